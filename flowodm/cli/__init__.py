@@ -1,0 +1,1 @@
+"""The ``flowodm`` command line: ``flowodm sandbox …`` and ``flowodm produce …``."""

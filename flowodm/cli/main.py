@@ -1,0 +1,54 @@
+"""Entry point of the ``flowodm`` command: builds the parser and maps errors to exit codes.
+
+Exit codes: 0 success, 1 the job failed (a ``FlowODMError``, or rows not delivered),
+2 usage error. Expected failures print one line to stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from flowodm.exceptions import FlowODMError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the top-level parser; each subcommand module adds its own sub-parser."""
+    parser = argparse.ArgumentParser(prog="flowodm", description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    from flowodm.cli import sandbox
+
+    sandbox.add_parser(subparsers)
+    try:
+        from flowodm.cli import produce
+    except ImportError:  # the produce command arrives with the DataFrame kit
+        pass
+    else:
+        produce.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command: Command = args.handler
+    try:
+        return command(args)
+    except FlowODMError as exc:
+        print(f"flowodm: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("flowodm: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
