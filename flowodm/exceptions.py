@@ -8,7 +8,9 @@
     │   └── DeserializationError    bytes could not be decoded into a model
     ├── SchemaRegistryError         the registry refused or could not be reached (names URL, subject)
     ├── ProducerError               Kafka did not accept a message (carries the KafkaError)
-    │   └── DeliveryTimeoutError    no acknowledgement within the timeout; the message may be written
+    │   ├── DeliveryTimeoutError    no acknowledgement within the timeout; the message may be written
+    │   │   └── BulkDeliveryTimeoutError   a bulk send stalled (also a PartialDeliveryError)
+    │   └── PartialDeliveryError    some messages of a bulk send failed (carries the result)
     ├── ConsumerError               consuming failed
     ├── DataFrameValidationError    rows of a DataFrame did not validate (carries the report)
     └── SandboxError                the local broker or registry could not be started or stopped
@@ -21,12 +23,14 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "BulkDeliveryTimeoutError",
     "ConfigurationError",
     "ConsumerError",
     "DataFrameValidationError",
     "DeliveryTimeoutError",
     "DeserializationError",
     "FlowODMError",
+    "PartialDeliveryError",
     "ProducerError",
     "SandboxError",
     "SchemaGenerationError",
@@ -113,6 +117,18 @@ class ProducerError(FlowODMError):
 
 class DeliveryTimeoutError(ProducerError):
     """No acknowledgement arrived in time; the message may or may not have been written."""
+
+
+class PartialDeliveryError(ProducerError):
+    """Some messages of a bulk send were not acknowledged; ``result`` lists each failure."""
+
+    def __init__(self, message: str, *, result: Any, topic: str | None = None):
+        super().__init__(message, topic=topic)
+        self.result = result
+
+
+class BulkDeliveryTimeoutError(PartialDeliveryError, DeliveryTimeoutError):
+    """A bulk send made no progress in time; unacknowledged messages may have been written."""
 
 
 class ConsumerError(FlowODMError):

@@ -23,9 +23,10 @@ def build_parser() -> argparse.ArgumentParser:
     """Build the top-level parser; each subcommand module adds its own sub-parser."""
     parser = argparse.ArgumentParser(prog="flowodm", description=__doc__.splitlines()[0])
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    from flowodm.cli import sandbox
+    from flowodm.cli import demo, sandbox
 
     sandbox.add_parser(subparsers)
+    demo.add_parser(subparsers)
     try:
         from flowodm.cli import produce
     except ImportError:  # the produce command arrives with the DataFrame kit

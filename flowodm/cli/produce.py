@@ -1,0 +1,217 @@
+"""``flowodm produce FILE --model package.module:Class``: backfill a file into a Kafka topic.
+
+Reads CSV, JSON Lines or Parquet (or stdin) in chunks, validates each row against the model,
+produces the valid rows and reports the rest with their file row numbers. ``--checkpoint``
+makes a long backfill resumable after a crash (see ``docs/backfill.md``).
+
+Exit codes: 0 every row was delivered (with ``--dry-run``: every row is valid), 1 a row was
+invalid or not delivered, or the run failed; 2 usage error (bad flag, unknown format, missing
+file, unusable ``--model``, checkpoint of another file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from flowodm.cli.usage import UsageError
+
+__all__ = ["add_parser", "run"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+DEFAULT_CHUNK_SIZE = 10_000
+DEFAULT_SHOWN_ERRORS = 10
+
+_DESCRIPTION = """\
+Produce every row of FILE as a message of the model's topic.
+
+FILE is a .csv, .jsonl (or .ndjson) or .parquet file, optionally gzip-compressed (.csv.gz,
+.jsonl.gz), or - to read JSON Lines (or --format csv) from stdin. Rows are numbered from 0 in
+file order (the CSV header is not a row; blank JSON Lines lines are not rows); every error and
+the --report name rows by that number. CSV cells are read as text and parsed by the model's
+field types; only an empty, unquoted cell counts as missing.
+"""
+
+_EPILOG = """\
+checkpoint guarantee:
+  With --checkpoint FILE, after every chunk the run waits until each row sent so far is
+  acknowledged by the broker or recorded as invalid (in --report or on --dead-letter), then
+  atomically records the number of leading rows that are done. A row whose delivery failed is
+  never counted as done. Running the same command again resumes at the first row not done: no
+  row is lost, and a row is sent twice only if it was in flight when the earlier run died, i.e.
+  at most one chunk (--chunk-size rows), plus the rows after a failed delivery. The checkpoint
+  records the input's path, size, modification time and a hash of its first MiB; resuming on a
+  different or changed file, or into another topic, is refused.
+
+exit codes:
+  0  every row was delivered (with --dry-run: every row is valid)
+  1  a row was invalid or not delivered, or the run failed (the message says why)
+  2  usage error: bad flag, unknown format, missing file, unusable --model, wrong checkpoint
+"""
+
+
+def add_parser(subparsers: Any) -> None:
+    """Add ``flowodm produce`` to the command line."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "produce",
+        help="produce the rows of a CSV, JSON Lines or Parquet file (a backfill)",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("file", metavar="FILE", help="input file, or - for stdin")
+    parser.add_argument(
+        "--model",
+        required=True,
+        metavar="SPEC",
+        help="the FlowBaseModel class: package.module:Class or path/to/file.py:Class",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("csv", "jsonl", "parquet"),
+        help="input format (default: from the file extension; jsonl for stdin)",
+    )
+    parser.add_argument("--topic", help="topic to produce to (default: the model's Settings.topic)")
+
+    rows = parser.add_argument_group("rows")
+    rows.add_argument("--key", metavar="COLUMN", help="column whose value becomes the message key")
+    rows.add_argument(
+        "--columns",
+        type=parse_column_mapping,
+        metavar="COL=FIELD,...",
+        help="rename file columns to model fields, e.g. order_no=order_id,amt=amount",
+    )
+    rows.add_argument(
+        "--extra",
+        choices=("forbid", "ignore"),
+        default="forbid",
+        help="file columns that match no field: forbid (an error, the default) or ignore",
+    )
+    rows.add_argument(
+        "--on-invalid",
+        choices=("report", "raise"),
+        default="report",
+        help="invalid rows: report them and go on (default), or stop at the first chunk with one",
+    )
+    rows.add_argument(
+        "--dead-letter", metavar="TOPIC", help="also produce invalid rows (as JSON) to TOPIC"
+    )
+    rows.add_argument(
+        "--dry-run", action="store_true", help="validate every row and report; send nothing"
+    )
+    rows.add_argument(
+        "--limit", type=_positive_int, metavar="N", help="read at most N rows (after a resume)"
+    )
+    rows.add_argument(
+        "--chunk-size",
+        type=_positive_int,
+        default=DEFAULT_CHUNK_SIZE,
+        metavar="N",
+        help=f"rows read, sent and checkpointed together (default {DEFAULT_CHUNK_SIZE:,})",
+    )
+
+    output = parser.add_argument_group("progress and results")
+    output.add_argument(
+        "--checkpoint",
+        type=Path,
+        metavar="FILE",
+        help="record progress in FILE and resume from it (see 'checkpoint guarantee' below); "
+        "needs --report or --dead-letter so invalid rows stay recorded across runs",
+    )
+    output.add_argument(
+        "--report",
+        type=Path,
+        metavar="FILE",
+        help="write every row error to FILE (.csv or .jsonl); appended to when resuming",
+    )
+    output.add_argument(
+        "--show-errors",
+        type=_non_negative_int,
+        default=DEFAULT_SHOWN_ERRORS,
+        metavar="N",
+        help=f"row errors printed in the summary (default {DEFAULT_SHOWN_ERRORS})",
+    )
+    output.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar on stderr (default: when stderr is a terminal)",
+    )
+
+    kafka = parser.add_argument_group("connection (default: the environment, as flowodm.connect)")
+    kafka.add_argument(
+        "--bootstrap-servers",
+        metavar="HOST:PORT",
+        help="Kafka brokers (default: $KAFKA_BOOTSTRAP_SERVERS)",
+    )
+    kafka.add_argument(
+        "--schema-registry-url", metavar="URL", help="Schema Registry (default: $SCHEMA_REGISTRY_URL)"
+    )
+    kafka.add_argument(
+        "--timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="give up on a row not acknowledged within SECONDS; it is reported as failed "
+        "(may have been written)",
+    )
+    parser.set_defaults(handler=run, produce_parser=parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``flowodm produce`` and return its exit code."""
+    from flowodm.cli.backfill import run_backfill
+
+    try:
+        return run_backfill(args)
+    except UsageError as exc:
+        parser: argparse.ArgumentParser = args.produce_parser
+        parser.print_usage(sys.stderr)
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def parse_column_mapping(text: str) -> dict[str, str]:
+    """Parse ``--columns a=b,c=d`` into ``{"a": "b", "c": "d"}`` (file column → field)."""
+    mapping: dict[str, str] = {}
+    for item in text.split(","):
+        column, sep, field = item.partition("=")
+        column, field = column.strip(), field.strip()
+        if not sep or not column or not field:
+            raise argparse.ArgumentTypeError(
+                f"{item.strip()!r} is not COLUMN=FIELD; write e.g. --columns order_no=order_id"
+            )
+        if column in mapping:
+            raise argparse.ArgumentTypeError(f"column {column!r} is mapped twice")
+        mapping[column] = field
+    return mapping
+
+
+def _positive_int(text: str) -> int:
+    value = _non_negative_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number of seconds")
+    return value

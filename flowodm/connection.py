@@ -1,0 +1,504 @@
+"""The process-wide connection: config, the shared producer and its poller, the registry.
+
+Contract (used by ``producer.py``, the DataFrame kit, the CLI and the sandbox):
+
+- ``connect(...) -> Connection`` builds a ``ConnectionConfig`` (arguments over environment;
+  ``None`` = not given, ``""`` = clear), validates it eagerly (the shared producer is created,
+  so an unknown librdkafka key in ``producer_config``/``consumer_config`` raises
+  ``ConfigurationError`` naming it) and makes it current. Calling it again replaces the current
+  connection; the old producer is flushed (at most ``REPLACE_FLUSH_TIMEOUT`` s) and closed.
+- ``get_connection()`` returns the current connection, building one from the environment the
+  first time (``ConfigurationError`` with the fix when no bootstrap servers are configured).
+  ``get_producer()`` is ``get_connection().producer``. ``disconnect()`` closes the current one.
+- ``Connection.producer`` is created lazily under a lock, together with a daemon poller thread
+  that calls ``poll(0.1)`` so delivery callbacks run without anybody calling ``flush()``:
+  ``produce_nowait(callback=…)`` callbacks and ``produce()``/``aproduce()`` completions run on
+  that thread (``flowodm-poller``). An exception raised by a callback is logged, not fatal.
+- ``Connection.producer_settings(extra, **overrides)`` is the merged librdkafka dict:
+  ``PRODUCER_DEFAULTS`` < security and ``client.id`` < the user's ``producer_config`` < ``extra``
+  < ``overrides``. ``new_producer(extra)`` builds a separate producer from it (no poller; the
+  caller polls) with a logging ``error_cb`` unless one is given.
+- ``Connection.registry`` is a lazily built ``RegistryAdapter`` or ``None`` without a URL.
+- ``Connection.close(timeout)`` stops the poller, flushes, purges what is left (its delivery
+  callbacks report ``_PURGE_QUEUE``) and returns how many messages were not delivered.
+- At interpreter exit the current connection is closed (flush bounded by
+  ``EXIT_FLUSH_TIMEOUT`` s), registered once.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import re
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any, TypeAlias
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+
+from flowodm.config import (
+    PRODUCER_DEFAULTS,
+    ConnectionConfig,
+    build_config,
+    safe_url,
+    scrub,
+    secrets_in_config,
+)
+from flowodm.exceptions import ConfigurationError
+from flowodm.serde import model_codec as _model_codec
+from flowodm.serde.registry import RegistryAdapter
+
+__all__ = [
+    "EXIT_FLUSH_TIMEOUT",
+    "REPLACE_FLUSH_TIMEOUT",
+    "Connection",
+    "FlowProducer",
+    "connect",
+    "disconnect",
+    "get_connection",
+    "get_producer",
+]
+
+logger = logging.getLogger("flowodm.connection")
+
+#: The shared producer is confluent's own ``Producer``: ``flush(timeout)`` returns the number
+#: of messages still queued, ``len(producer)`` the number in flight.
+FlowProducer: TypeAlias = Producer
+
+REPLACE_FLUSH_TIMEOUT = 10.0
+EXIT_FLUSH_TIMEOUT = 10.0
+_POLL_INTERVAL = 0.1
+_ERROR_LOG_INTERVAL = 30.0
+_NO_SUCH_PROPERTY = re.compile(r'No such configuration property: "([^"]+)"')
+_CONFIG_DOCS = "https://github.com/confluentinc/librdkafka/blob/master/CONFIGURATION.md"
+_NO_SERVERS = (
+    "no Kafka bootstrap servers configured: call flowodm.connect(bootstrap_servers="
+    "'host:9092') or set KAFKA_BOOTSTRAP_SERVERS (or FLOWODM_BOOTSTRAP_SERVERS)"
+)
+
+
+class Connection:
+    """One Kafka + Schema Registry configuration with its lazily created clients.
+
+    Most code uses the current connection through ``connect()``/``get_connection()``; tests and
+    multi-cluster code may build one directly and pass it around.
+    """
+
+    def __init__(self, config: ConnectionConfig) -> None:
+        """Wrap ``config``; no client is created until first use (or ``validate()``)."""
+        self._config = config
+        self._lock = threading.RLock()
+        self._producer: Producer | None = None
+        self._poller: _Poller | None = None
+        self._registry: RegistryAdapter | None = None
+        self._registry_built = False
+        self._closed = False
+
+    @property
+    def config(self) -> ConnectionConfig:
+        """The validated configuration (secrets masked in its repr)."""
+        return self._config
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called (by ``connect()`` replacing it, or explicitly)."""
+        return self._closed
+
+    @property
+    def producer(self) -> Producer:
+        """The shared producer, created on first use with its background poller.
+
+        Raises:
+            ConfigurationError: no bootstrap servers, an invalid producer setting, or the
+                connection was closed.
+        """
+        producer = self._producer
+        if producer is not None:
+            return producer
+        with self._lock:
+            self._check_open()
+            if self._producer is None:
+                self._producer = self.new_producer()
+                self._poller = _Poller(self._producer)
+            return self._producer
+
+    @property
+    def registry(self) -> RegistryAdapter | None:
+        """The Schema Registry adapter, or ``None`` when no registry URL is configured.
+
+        Raises:
+            ConfigurationError: invalid ``schema_registry_config``, or the connection was closed.
+        """
+        if self._registry_built:
+            return self._registry
+        with self._lock:
+            self._check_open()
+            if not self._registry_built:
+                url = self._config.schema_registry_url
+                if url is not None:
+                    self._registry = RegistryAdapter(
+                        url,
+                        config={
+                            **self._config.registry_auth(),
+                            **self._config.schema_registry_config,
+                        },
+                        timeout=self._config.registry_timeout,
+                    )
+                self._registry_built = True
+            return self._registry
+
+    def producer_settings(
+        self, extra: Mapping[str, Any] | None = None, /, **overrides: Any
+    ) -> dict[str, Any]:
+        """Return the merged librdkafka producer config (contains secrets: never log it raw).
+
+        Order, later wins: FlowODM's defaults (``acks=all``, idempotence,
+        ``message.timeout.ms=30000``, ``linger.ms=5``), security and ``client.id``, the user's
+        ``producer_config``, then ``extra`` and ``overrides`` (keys used as given, e.g.
+        ``**{"linger.ms": 50}``).
+
+        Raises:
+            ConfigurationError: no bootstrap servers are configured.
+        """
+        if self._config.bootstrap_servers is None:
+            raise ConfigurationError(_NO_SERVERS)
+        return {
+            **PRODUCER_DEFAULTS,
+            **self._config.kafka_settings(),
+            **self._config.producer_config,
+            **(extra or {}),
+            **overrides,
+        }
+
+    def consumer_settings(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Return security, ``client.id`` and the user's ``consumer_config``, then ``extra``.
+
+        Raises:
+            ConfigurationError: no bootstrap servers are configured.
+        """
+        if self._config.bootstrap_servers is None:
+            raise ConfigurationError(_NO_SERVERS)
+        return {**self._config.kafka_settings(), **self._config.consumer_config, **(extra or {})}
+
+    def new_producer(self, extra: Mapping[str, Any] | None = None) -> Producer:
+        """Create a separate producer from ``producer_settings(extra)``; the caller polls it.
+
+        Raises:
+            ConfigurationError: an unknown or invalid librdkafka property (named in the message).
+        """
+        settings = self.producer_settings(extra)
+        settings.setdefault("error_cb", _ClientErrorLog())
+        producer: Producer = self._create(Producer, settings, extra or {}, "producer_config")
+        return producer
+
+    def validate(self) -> None:
+        """Create the shared producer and the registry client now, so bad settings fail here.
+
+        Consumer settings are checked by creating (and at once closing) an unsubscribed
+        consumer. Nothing is sent to the brokers or the registry.
+
+        Raises:
+            ConfigurationError: an unknown or invalid producer, consumer or registry setting.
+        """
+        if self._config.bootstrap_servers is not None:
+            _ = self.producer
+            if self._config.consumer_config:
+                settings = {"group.id": "flowodm-config-check", **self.consumer_settings()}
+                self._create(Consumer, settings, {}, "consumer_config").close()
+        _ = self.registry
+
+    def close(self, timeout: float = REPLACE_FLUSH_TIMEOUT) -> int:
+        """Flush (at most ``timeout`` s) and close the shared producer and the registry client.
+
+        Messages still queued afterwards are purged, so their delivery callbacks report
+        ``_PURGE_QUEUE`` instead of waiting forever. Safe to call twice.
+
+        Returns:
+            The number of messages that were not delivered.
+        """
+        with self._lock:
+            if self._closed:
+                return 0
+            self._closed = True
+            producer, poller, registry = self._producer, self._poller, self._registry
+            # Drop the references so the lock-free fast paths see the closed state.
+            self._producer = self._poller = self._registry = None
+            self._registry_built = False
+        left = 0
+        if poller is not None:
+            poller.stop()
+        if producer is not None:
+            left = producer.flush(timeout)
+            if left:
+                logger.warning(
+                    "closing the Kafka producer with %d message(s) not delivered after %.1f s; "
+                    "they are purged (their delivery callbacks report _PURGE_QUEUE)",
+                    left,
+                    timeout,
+                )
+                producer.purge(in_queue=True, in_flight=True, blocking=False)
+                producer.flush(1.0)
+            producer.close()
+        if registry is not None:
+            registry.close()
+        return left
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        url = self._config.schema_registry_url
+        state = "closed" if self._closed else "open"
+        return (
+            f"Connection(bootstrap_servers={self._config.bootstrap_servers!r}, "
+            f"schema_registry_url={safe_url(url) if url else None!r}, {state})"
+        )
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ConfigurationError(
+                "this Connection is closed (connect() replaced it or it was closed); "
+                "use flowodm.get_connection() for the current one"
+            )
+
+    def _create(
+        self,
+        factory: type[Producer] | type[Consumer],
+        settings: dict[str, Any],
+        extra: Mapping[str, Any],
+        section: str,
+    ) -> Any:
+        """Instantiate a confluent client, turning config errors into ``ConfigurationError``."""
+        try:
+            return factory(settings)
+        except (KafkaException, TypeError, ValueError) as exc:
+            reason = _kafka_reason(exc)
+            secrets = [*self._config.secret_values(), *secrets_in_config(extra)]
+            unknown = _NO_SUCH_PROPERTY.search(reason)
+            if unknown:
+                key = unknown.group(1)
+                origin = "an internal override" if key in extra else section
+                message = (
+                    f"unknown librdkafka property {key!r} in {origin}; check its spelling "
+                    f"against {_CONFIG_DOCS}"
+                )
+            else:
+                message = f"invalid Kafka client configuration: {reason}"
+            raise ConfigurationError(scrub(message, secrets)) from None
+
+
+class _Poller:
+    """A daemon thread serving a producer's delivery callbacks until stopped."""
+
+    def __init__(self, producer: Producer) -> None:
+        self._producer = producer
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="flowodm-poller", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._producer.poll(_POLL_INTERVAL)
+            except Exception:
+                # A user callback raised; keep serving the others.
+                logger.exception("a Kafka delivery callback raised an exception")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join()
+
+
+_current: Connection | None = None
+_current_lock = threading.Lock()
+
+
+def connect(
+    bootstrap_servers: str | None = None,
+    *,
+    producer_config: Mapping[str, Any] | None = None,
+    consumer_config: Mapping[str, Any] | None = None,
+    schema_registry_url: str | None = None,
+    schema_registry_config: Mapping[str, Any] | None = None,
+    security_protocol: str | None = None,
+    sasl_mechanism: str | None = None,
+    sasl_username: str | None = None,
+    sasl_password: str | None = None,
+    ssl_ca_location: str | None = None,
+    ssl_certificate_location: str | None = None,
+    ssl_key_location: str | None = None,
+    ssl_key_password: str | None = None,
+    schema_registry_basic_auth_user_info: str | None = None,
+    schema_registry_api_key: str | None = None,
+    schema_registry_api_secret: str | None = None,
+    client_id: str | None = None,
+    registry_timeout: float | None = None,
+    produce_timeout: float | None = None,
+) -> Connection:
+    """Configure Kafka and the Schema Registry for this process and return the connection.
+
+    Arguments override the environment (``KAFKA_BOOTSTRAP_SERVERS``, ``SCHEMA_REGISTRY_URL``,
+    ``FLOWODM_*`` …). ``None`` means "not given"; pass ``""`` to clear a value the environment
+    sets. Calling ``connect()`` again replaces the current connection: the old producer is
+    flushed (at most 10 s) and closed.
+
+    Args:
+        bootstrap_servers: ``host:port[,host:port…]`` of the Kafka brokers.
+        producer_config: librdkafka producer properties, applied over FlowODM's defaults.
+        consumer_config: librdkafka consumer properties.
+        schema_registry_url: Schema Registry URL; without it values are plain Avro.
+        schema_registry_config: Extra confluent registry-client properties.
+        security_protocol: ``PLAINTEXT``, ``SSL``, ``SASL_PLAINTEXT`` or ``SASL_SSL``.
+        sasl_mechanism: e.g. ``PLAIN``, ``SCRAM-SHA-256``, ``SCRAM-SHA-512``.
+        sasl_username: SASL user name.
+        sasl_password: SASL password (kept as a secret, never shown).
+        ssl_ca_location: CA certificate file for the brokers.
+        ssl_certificate_location: Client certificate file.
+        ssl_key_location: Client private key file.
+        ssl_key_password: Password of the client key (secret).
+        schema_registry_basic_auth_user_info: ``user:password`` for the registry (secret).
+        schema_registry_api_key: Registry API key (with ``schema_registry_api_secret``).
+        schema_registry_api_secret: Registry API secret (secret).
+        client_id: ``client.id`` reported to the brokers.
+        registry_timeout: Seconds per registry HTTP attempt (default 3; one retry).
+        produce_timeout: Default seconds a blocking ``produce()`` waits (default 35).
+
+    Returns:
+        The new current ``Connection``.
+
+    Raises:
+        ConfigurationError: an invalid argument or environment value, or an unknown or invalid
+            librdkafka / registry-client property (named in the message).
+
+    Example:
+        >>> connect(bootstrap_servers="localhost:9092", producer_config={"linger.ms": 10})
+        ... # doctest: +SKIP
+    """
+    config = build_config(
+        bootstrap_servers=bootstrap_servers,
+        producer_config=_as_dict(producer_config),
+        consumer_config=_as_dict(consumer_config),
+        schema_registry_url=schema_registry_url,
+        schema_registry_config=_as_dict(schema_registry_config),
+        security_protocol=security_protocol,
+        sasl_mechanism=sasl_mechanism,
+        sasl_username=sasl_username,
+        sasl_password=sasl_password,
+        ssl_ca_location=ssl_ca_location,
+        ssl_certificate_location=ssl_certificate_location,
+        ssl_key_location=ssl_key_location,
+        ssl_key_password=ssl_key_password,
+        schema_registry_basic_auth_user_info=schema_registry_basic_auth_user_info,
+        schema_registry_api_key=schema_registry_api_key,
+        schema_registry_api_secret=schema_registry_api_secret,
+        client_id=client_id,
+        registry_timeout=registry_timeout,
+        produce_timeout=produce_timeout,
+    )
+    if config.bootstrap_servers is None and config.schema_registry_url is None:
+        raise ConfigurationError(_NO_SERVERS)
+    return _install(Connection(config))
+
+
+def get_connection() -> Connection:
+    """Return the current connection, building it from the environment on first use.
+
+    Raises:
+        ConfigurationError: no connection was made and the environment names no bootstrap
+            servers (the message says how to fix it), or an environment value is invalid.
+    """
+    current = _current
+    if current is not None and not current.closed:
+        return current
+    config = build_config()
+    if config.bootstrap_servers is None:
+        raise ConfigurationError(_NO_SERVERS)
+    # replace=False: if another thread connected meanwhile, its connection is kept.
+    return _install(Connection(config), replace=False)
+
+
+def get_producer() -> FlowProducer:
+    """Return the shared producer of the current connection (``flush()`` returns what is left).
+
+    Raises:
+        ConfigurationError: no bootstrap servers are configured.
+    """
+    return get_connection().producer
+
+
+def disconnect(timeout: float = REPLACE_FLUSH_TIMEOUT) -> int:
+    """Close the current connection (flush bounded by ``timeout``) and forget it.
+
+    Returns:
+        The number of messages that were not delivered (0 if there was no connection).
+    """
+    global _current
+    with _current_lock:
+        old, _current = _current, None
+    return old.close(timeout) if old is not None else 0
+
+
+def _install(connection: Connection, *, replace: bool = True) -> Connection:
+    """Validate ``connection`` and make it current, closing the one it replaces."""
+    global _current
+    try:
+        connection.validate()
+    except BaseException:
+        connection.close(0)
+        raise
+    with _current_lock:
+        old = _current
+        if not replace and old is not None and not old.closed:
+            keep = old
+        else:
+            _current, keep = connection, connection
+    if keep is not connection:
+        connection.close(0)
+        return keep
+    if old is not None and old is not connection:
+        old.close(REPLACE_FLUSH_TIMEOUT)
+    return connection
+
+
+def _close_at_exit() -> None:
+    disconnect(EXIT_FLUSH_TIMEOUT)
+
+
+class _ClientErrorLog:
+    """Default ``error_cb``: client-level errors go to logging, each kind at most every 30 s.
+
+    librdkafka reports a refused connection on every reconnect attempt; one line per kind and
+    interval says the same without flooding a notebook. Fatal errors are always logged.
+    """
+
+    def __init__(self, interval: float = _ERROR_LOG_INTERVAL) -> None:
+        self._interval = interval
+        self._last: dict[int, float] = {}
+
+    def __call__(self, error: KafkaError) -> None:
+        now = time.monotonic()
+        code = error.code()
+        if not error.fatal() and now - self._last.get(code, -self._interval) < self._interval:
+            return
+        self._last[code] = now
+        level = logging.ERROR if error.fatal() else logging.WARNING
+        logger.log(level, "Kafka client error (%s): %s", error.name(), error.str())
+
+
+def _kafka_reason(exc: BaseException) -> str:
+    if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError):
+        return str(exc.args[0].str())
+    return str(exc)
+
+
+def _as_dict(mapping: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    return None if mapping is None else dict(mapping)
+
+
+atexit.register(_close_at_exit)
+_model_codec.set_connection_provider(get_connection)

@@ -1,0 +1,199 @@
+"""Delivery outcomes: what a produce call returns, and how a Kafka error is classified.
+
+A failed delivery report does not prove a message was not written (a timed-out request may
+still have been appended by the broker), so every failure carries ``maybe_written``: ``False``
+only for errors that mean the broker never accepted the message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final, Generic, TypeVar
+
+from confluent_kafka import KafkaError
+
+__all__ = [
+    "UNSET",
+    "BulkResult",
+    "DeliveryResult",
+    "FailedDelivery",
+    "FailedMessage",
+    "ProduceManyResult",
+    "describe_error",
+    "is_producer_broken",
+    "may_have_been_written",
+]
+
+RefT = TypeVar("RefT")
+ModelT = TypeVar("ModelT")
+
+# Errors after which the message is known not to be on the topic: it was rejected before it
+# was sent, or the broker refused the whole request. Everything else (timeouts, purges of
+# in-flight requests, fencing, transport errors) is reported as "may have been written".
+_NEVER_WRITTEN: frozenset[int] = frozenset(
+    {
+        KafkaError.MSG_SIZE_TOO_LARGE,
+        KafkaError.INVALID_MSG_SIZE,
+        KafkaError.RECORD_LIST_TOO_LARGE,
+        KafkaError.INVALID_RECORD,
+        KafkaError._UNKNOWN_PARTITION,
+        KafkaError._UNKNOWN_TOPIC,
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+        KafkaError.TOPIC_AUTHORIZATION_FAILED,
+        KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+        KafkaError.INVALID_REQUIRED_ACKS,
+        KafkaError._INVALID_ARG,
+        KafkaError._PURGE_QUEUE,
+    }
+)
+
+# Errors that leave a producer unable to send again: fatal errors and, on Tansu 0.6, the
+# PRODUCER_FENCED answer an idempotent producer gets after any message timeout (the bumped
+# epoch is never accepted), so the producer must be replaced.
+_BREAKS_PRODUCER: frozenset[int] = frozenset({KafkaError.PRODUCER_FENCED, KafkaError._FENCED})
+
+
+class _Unset:
+    """Type of ``UNSET``: "argument not given", distinct from ``None``."""
+
+    _instance: _Unset | None = None
+
+    def __new__(cls) -> _Unset:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+#: Default of ``key=`` in the produce calls: take the key from ``Settings.key_field``
+#: (``key=None`` means "no key").
+UNSET: Final = _Unset()
+
+
+def may_have_been_written(error: KafkaError) -> bool:
+    """Return whether a message that failed with ``error`` may still be on the topic."""
+    return error.code() not in _NEVER_WRITTEN
+
+
+def is_producer_broken(error: KafkaError) -> bool:
+    """Return whether ``error`` means the producer that reported it must be replaced."""
+    return bool(error.fatal()) or error.code() in _BREAKS_PRODUCER
+
+
+def describe_error(error: KafkaError) -> str:
+    """Return ``NAME: reason`` for a KafkaError, the form used in every FlowODM message."""
+    return f"{error.name()}: {error.str()}"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    """Where the broker wrote one acknowledged message.
+
+    Attributes:
+        topic: The topic written to.
+        partition: The partition written to.
+        offset: The message's offset in that partition.
+        timestamp: The message timestamp in milliseconds since the epoch (UTC), or ``None``
+            when the broker did not report one.
+        key: The key bytes sent, or ``None`` for a message without key.
+    """
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int | None
+    key: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class FailedDelivery(Generic[RefT]):
+    """One message of a bulk send that was not acknowledged.
+
+    Attributes:
+        ref: The caller's reference passed to ``BulkSender.send`` (an index, a row label...).
+        kafka_error: librdkafka's error for this message.
+        maybe_written: ``True`` unless the error proves the broker never stored the message
+            (a timeout, for instance, leaves it unknown).
+    """
+
+    ref: RefT
+    kafka_error: KafkaError
+    maybe_written: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BulkResult(Generic[RefT]):
+    """Outcome of a ``BulkSender``: how many messages were acknowledged, and each failure.
+
+    Attributes:
+        delivered: Number of messages the broker acknowledged.
+        failed: One entry per message that was not acknowledged, in the order errors arrived.
+    """
+
+    delivered: int
+    failed: list[FailedDelivery[RefT]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every message was acknowledged."""
+        return not self.failed
+
+
+@dataclass(frozen=True, slots=True)
+class FailedMessage(Generic[ModelT]):
+    """One model of ``produce_many`` that was not acknowledged.
+
+    Attributes:
+        index: Position of the model in the input sequence.
+        model: The model itself, so failures can be retried with ``produce_many``.
+        kafka_error: librdkafka's error for this message.
+        maybe_written: ``True`` unless the error proves the broker never stored the message.
+    """
+
+    index: int
+    model: ModelT
+    kafka_error: KafkaError
+    maybe_written: bool
+
+    def __str__(self) -> str:
+        written = " (may have been written)" if self.maybe_written else ""
+        return f"#{self.index}: {describe_error(self.kafka_error)}{written}"
+
+
+@dataclass(frozen=True, slots=True)
+class ProduceManyResult(Generic[ModelT]):
+    """Outcome of ``Model.produce_many``.
+
+    Attributes:
+        topic: The topic written to.
+        delivered: Number of models the broker acknowledged.
+        failed: One entry per model that was not acknowledged, sorted by index.
+    """
+
+    topic: str
+    delivered: int
+    failed: list[FailedMessage[ModelT]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every model was acknowledged."""
+        return not self.failed
+
+    @property
+    def total(self) -> int:
+        """Number of models handed to ``produce_many``."""
+        return self.delivered + len(self.failed)
+
+    def summary(self, limit: int = 5) -> str:
+        """Return a one-paragraph description naming up to ``limit`` failures."""
+        text = f"{self.delivered} of {self.total} messages delivered to {self.topic!r}"
+        if not self.failed:
+            return text
+        shown = "; ".join(str(f) for f in self.failed[:limit])
+        more = f"; and {len(self.failed) - limit} more" if len(self.failed) > limit else ""
+        return f"{text}, {len(self.failed)} failed: {shown}{more}"

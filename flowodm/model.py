@@ -1,0 +1,381 @@
+"""``FlowBaseModel``: a pydantic model that knows its topic, its Avro schema and how to produce.
+
+Everything about a model class is decided when the class is defined: its inner ``Settings``
+class is parsed and validated (``SettingsError`` names the option), and its Avro schema is
+generated (``SchemaGenerationError`` names the field whose type has no Avro form). A model
+without a topic is fine (an abstract base, a nested record); producing it raises
+``SettingsError`` saying how to set one.
+
+The producing methods delegate to ``flowodm.producer``; that module is imported on first use
+so that defining models never touches Kafka or the connection layer.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, ClassVar, Self
+
+from pydantic import BaseModel, ConfigDict
+
+from flowodm.delivery import UNSET
+from flowodm.schema.build import build_avro_schema
+from flowodm.schema.datum import DatumConverter
+from flowodm.settings import SETTINGS_ATTRIBUTE, ModelSettings, parse_model_settings
+
+if TYPE_CHECKING:
+    from flowodm.bulk import Headers
+    from flowodm.connection import Connection
+    from flowodm.delivery import DeliveryResult, ProduceManyResult
+    from flowodm.producer import DeliveryCallback, Timestamp
+    from flowodm.progress import ProgressOption
+    from flowodm.serde.model_codec import ModelCodec
+
+__all__ = ["FlowBaseModel"]
+
+
+class FlowBaseModel(BaseModel):
+    """Base class for Kafka message models.
+
+    Declare the topic and options in an inner ``Settings`` class; a subclass inherits its
+    parent's options and may override single ones::
+
+        class OrderEvent(FlowBaseModel):
+            class Settings:
+                topic = "orders"
+                key_field = "order_id"
+
+            order_id: str
+            amount: float
+
+        OrderEvent(order_id="ORD-001", amount=99.99).produce()
+
+    Unknown constructor arguments are rejected (``extra="forbid"``), so a typo in a field name
+    fails where it is made instead of silently producing a record without it.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    __flowodm_settings__: ClassVar[ModelSettings] = ModelSettings()
+    __flowodm_schema__: ClassVar[dict[str, Any] | None] = None
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        """Parse ``Settings`` and build the Avro schema when the class is defined."""
+        super().__pydantic_init_subclass__(**kwargs)
+        parent = next(
+            (
+                base.__dict__[SETTINGS_ATTRIBUTE]
+                for base in cls.__mro__[1:]
+                if SETTINGS_ATTRIBUTE in base.__dict__
+            ),
+            None,
+        )
+        settings = parse_model_settings(cls, parent)
+        setattr(cls, SETTINGS_ATTRIBUTE, settings)
+        cls.__flowodm_schema__ = None
+        # A model with forward references is completed later (model_rebuild); its schema is
+        # then built on first use. A schema_path model's schema comes from the file.
+        if settings.schema_path is None and cls.__pydantic_complete__:
+            cls.__flowodm_schema__ = cls._generate_schema()
+
+    # ------------------------------------------------------------------ settings & schema
+
+    @classmethod
+    def flow_settings(cls) -> ModelSettings:
+        """Return the model's parsed, validated ``Settings`` (topic, key_field, ...)."""
+        return cls.__flowodm_settings__
+
+    @classmethod
+    def avro_schema(cls) -> dict[str, Any]:
+        """Return the model's Avro schema (from ``schema_path`` if set, else generated).
+
+        Raises:
+            SchemaGenerationError: a field has no Avro form.
+            SettingsError: ``schema_path`` cannot be read.
+        """
+        return copy.deepcopy(cls._schema())
+
+    @classmethod
+    def register_schema(cls, *, connection: Connection | None = None) -> int:
+        """Register the schema under the model's subject now and return its id.
+
+        Raises:
+            ConfigurationError: no Schema Registry is configured.
+            SchemaRegistryError: the registry refused the schema or could not be reached.
+        """
+        return cls._codec(connection).register()
+
+    # ------------------------------------------------------------------ conversion
+
+    def to_avro_dict(self) -> dict[str, Any]:
+        """Return this instance as an Avro datum (enums as values, datetimes as aware UTC...).
+
+        Raises:
+            SerializationError: a value cannot be represented; names the field.
+        """
+        return _converter(type(self)).to_datum(self)
+
+    @classmethod
+    def from_avro_dict(cls, datum: dict[str, Any]) -> Self:
+        """Build an instance from an Avro datum (as fastavro decodes it).
+
+        Raises:
+            DeserializationError: the datum does not validate against the model.
+        """
+        converter: DatumConverter[Self] = _converter(cls)
+        return converter.from_datum(datum)
+
+    def serialize(self, *, connection: Connection | None = None) -> bytes:
+        """Return the Kafka value exactly as ``produce()`` writes it.
+
+        With a Schema Registry configured (and ``confluent_wire_format`` on) the bytes are
+        magic byte 0, the 4-byte schema id and the Avro body; otherwise the plain Avro body.
+
+        Raises:
+            SerializationError: a field cannot be encoded.
+            SchemaRegistryError: the schema id could not be resolved.
+        """
+        return self._codec(connection).value_bytes(self)
+
+    @classmethod
+    def deserialize(cls, data: bytes, *, connection: Connection | None = None) -> Self:
+        """Decode a Kafka value written for this model (by FlowODM or a Confluent serializer).
+
+        Framed values are read with the writer's schema (fetched by id) resolved to this
+        model's schema, so compatible older and newer versions decode.
+
+        Raises:
+            DeserializationError: the bytes are not a valid value of this model.
+            SchemaRegistryError: the writer's schema could not be fetched.
+        """
+        return cls._codec(connection).decode(data)
+
+    # ------------------------------------------------------------------ producing
+
+    def produce(
+        self,
+        *,
+        key: Any = UNSET,
+        headers: Headers | None = None,
+        partition: int | None = None,
+        timestamp: Timestamp = None,
+        timeout: float | None = None,
+        connection: Connection | None = None,
+    ) -> DeliveryResult:
+        """Produce this message and block until the broker acknowledged it.
+
+        Waits for this message only (a per-message delivery callback), never for everything
+        else queued in the shared producer.
+
+        Args:
+            key: Message key, serialized with ``Settings.key_serializer``. Omitted: the value
+                of ``Settings.key_field`` (or no key). ``None``: no key.
+            headers: Kafka headers, a dict or a list of ``(name, str | bytes | None)``.
+            partition: Partition to write to (default: the partitioner picks by key).
+            timestamp: CreateTime, a datetime (naive = UTC) or ms since the epoch.
+            timeout: Seconds to wait for the acknowledgement (default: the connection's
+                ``produce_timeout``, 35 s; librdkafka gives up after ``message.timeout.ms``,
+                30 s by default).
+            connection: A specific connection (default: the current one).
+
+        Returns:
+            Where the message was written (topic, partition, offset, timestamp, key).
+
+        Raises:
+            SettingsError: the model has no topic.
+            SerializationError: the value or key cannot be encoded.
+            SchemaRegistryError: the schema could not be registered or looked up.
+            ProducerError: Kafka refused or failed the message (``kafka_error`` says why).
+            DeliveryTimeoutError: no acknowledgement within ``timeout``; the message may
+                still have been written.
+        """
+        from flowodm import producer
+
+        return producer.produce(
+            self,
+            key=key,
+            headers=headers,
+            partition=partition,
+            timestamp=timestamp,
+            timeout=timeout,
+            connection=connection,
+        )
+
+    def produce_nowait(
+        self,
+        *,
+        key: Any = UNSET,
+        headers: Headers | None = None,
+        partition: int | None = None,
+        timestamp: Timestamp = None,
+        callback: DeliveryCallback | None = None,
+        connection: Connection | None = None,
+    ) -> None:
+        """Enqueue this message and return at once (fire-and-forget).
+
+        ``callback(err, msg)`` is called once the broker acknowledged (``err is None``) or
+        the delivery failed; it runs on the connection's poller thread, so keep it short and
+        thread-safe. Call ``flowodm.get_producer().flush()`` to wait for everything queued.
+
+        Raises:
+            SettingsError, SerializationError, SchemaRegistryError: as for ``produce``.
+            ProducerError: Kafka refused the message at once, or the local queue stayed full
+                for ``produce_timeout`` seconds.
+        """
+        from flowodm import producer
+
+        producer.produce_nowait(
+            self,
+            key=key,
+            headers=headers,
+            partition=partition,
+            timestamp=timestamp,
+            callback=callback,
+            connection=connection,
+        )
+
+    async def aproduce(
+        self,
+        *,
+        key: Any = UNSET,
+        headers: Headers | None = None,
+        partition: int | None = None,
+        timestamp: Timestamp = None,
+        timeout: float | None = None,
+        connection: Connection | None = None,
+    ) -> DeliveryResult:
+        """Produce this message and await its acknowledgement without blocking the loop.
+
+        Same arguments, result and errors as ``produce``. Many concurrent calls (e.g. with
+        ``asyncio.gather``) share the producer's batches; no thread is started per call.
+        """
+        from flowodm import producer
+
+        return await producer.aproduce(
+            self,
+            key=key,
+            headers=headers,
+            partition=partition,
+            timestamp=timestamp,
+            timeout=timeout,
+            connection=connection,
+        )
+
+    @classmethod
+    def produce_many(
+        cls,
+        models: Iterable[Self],
+        *,
+        timeout: float | None = None,
+        stall_timeout: float | None = None,
+        raise_on_error: bool = True,
+        progress: ProgressOption = False,
+        connection: Connection | None = None,
+    ) -> ProduceManyResult[Self]:
+        """Produce many messages fast and wait until each is acknowledged or failed.
+
+        Every model is serialized first: if one cannot be, ``SerializationError`` names its
+        index and nothing is sent. Keys come from ``Settings.key_field``.
+
+        Args:
+            models: Instances of this class.
+            timeout: Seconds librdkafka may take per message (default ``produce_timeout``).
+            stall_timeout: Give up when no delivery completes for this long (default
+                ``timeout``).
+            raise_on_error: Raise ``PartialDeliveryError`` (with ``.result``) if any message
+                failed; ``False`` returns the result with the failures listed.
+            progress: Show a progress bar (``True``, ``"text"``, ``"widget"``, a tqdm class).
+            connection: A specific connection (default: the current one).
+
+        Returns:
+            ``ProduceManyResult``: ``delivered`` count and ``failed`` entries (index, model,
+            ``kafka_error``, ``maybe_written``).
+
+        Raises:
+            PartialDeliveryError: some messages failed and ``raise_on_error`` is true.
+            BulkDeliveryTimeoutError: nothing completed for ``stall_timeout`` seconds; its
+                ``result`` lists the outstanding messages as "may have been written".
+        """
+        from flowodm import producer
+
+        return producer.produce_many(
+            cls,
+            models,
+            timeout=timeout,
+            stall_timeout=stall_timeout,
+            raise_on_error=raise_on_error,
+            progress=progress,
+            connection=connection,
+        )
+
+    @classmethod
+    async def aproduce_many(
+        cls,
+        models: Iterable[Self],
+        *,
+        timeout: float | None = None,
+        stall_timeout: float | None = None,
+        raise_on_error: bool = True,
+        connection: Connection | None = None,
+    ) -> ProduceManyResult[Self]:
+        """``produce_many`` run in a worker thread, awaited without blocking the event loop."""
+        from flowodm import producer
+
+        return await producer.aproduce_many(
+            cls,
+            models,
+            timeout=timeout,
+            stall_timeout=stall_timeout,
+            raise_on_error=raise_on_error,
+            connection=connection,
+        )
+
+    # ------------------------------------------------------------------ internals
+
+    @classmethod
+    def _generate_schema(cls) -> dict[str, Any]:
+        settings = cls.__flowodm_settings__
+        return build_avro_schema(cls, namespace=settings.namespace, name=settings.record_name)
+
+    @classmethod
+    def _schema(cls) -> dict[str, Any]:
+        schema: dict[str, Any] | None = cls.__dict__.get("__flowodm_schema__")
+        if schema is not None:
+            return schema
+        path = cls.__flowodm_settings__.schema_path
+        if path is None:
+            schema = cls._generate_schema()
+        else:
+            from flowodm.serde.model_codec import _read_schema_file
+
+            schema = _read_schema_file(cls.__qualname__, path)
+        cls.__flowodm_schema__ = schema
+        return schema
+
+    @classmethod
+    def _codec(cls, connection: Connection | None) -> ModelCodec[Self]:
+        from flowodm.serde.model_codec import get_model_codec
+
+        if connection is None:
+            from flowodm.connection import get_connection
+
+            connection = get_connection()
+        return get_model_codec(cls, connection)
+
+
+_converters: dict[type, DatumConverter[Any]] = {}
+_converters_lock = threading.Lock()
+
+
+def _converter(model_cls: type[FlowBaseModel]) -> DatumConverter[Any]:
+    """The connection-independent datum converter of a model class, built once."""
+    converter = _converters.get(model_cls)
+    if converter is None:
+        with _converters_lock:
+            converter = _converters.get(model_cls)
+            if converter is None:
+                converter = DatumConverter(model_cls, model_cls._schema())
+                _converters[model_cls] = converter
+    return converter

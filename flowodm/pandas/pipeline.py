@@ -1,0 +1,473 @@
+"""``ProduceRun``: the chunked DataFrame → Kafka pipeline behind ``df.flowodm.produce``.
+
+A run is fed frames (a whole frame, or the chunks of a file) with ``send`` and closed with
+``finish``, which returns a ``ProduceReport`` in which every row is delivered, invalid or
+failed. Per chunk of ``chunk_size`` rows: vectorised coercion or the columnar encoder, pydantic
+in 256-row batches, encoding, then ``BulkSender`` (no Python per acknowledged message).
+Memory stays bounded by one chunk beyond the frame itself, except that with
+``on_invalid="raise"`` the encoded chunks of one ``send`` are kept between the validation pass
+and the sending pass while they fit in ``_KEEP_BUDGET`` bytes (otherwise they are re-encoded).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar
+
+import pandas as pd
+from pydantic import BaseModel
+
+from flowodm.bulk import BulkSender
+from flowodm.delivery import BulkResult, describe_error
+from flowodm.exceptions import BulkDeliveryTimeoutError, DataFrameValidationError, ProducerError
+from flowodm.pandas.coerce import python_value
+from flowodm.pandas.columns import Extra, plan_columns
+from flowodm.pandas.encoding import codec_encoding, local_encoding
+from flowodm.pandas.prepare import ChunkPreparer, Prepared
+from flowodm.pandas.reports import DeliveryFailure, ProduceReport, RowError, ValidationReport
+from flowodm.progress import DeliveryProgress, ProgressOption, open_progress
+from flowodm.settings import display_name, settings_of
+
+__all__ = ["DEFAULT_CHUNK_SIZE", "OnInvalid", "ProduceRun", "RunProgress", "check_model"]
+
+DEFAULT_CHUNK_SIZE = 8192
+OnInvalid = Literal["raise", "report"]
+_KEEP_BUDGET = 64 * 1024 * 1024  # encoded bytes kept between the raise-mode passes
+_ROW_OVERHEAD = 120  # bytes of Python objects per kept message besides its payload
+_WAIT_STEP = 0.05
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class RunProgress:
+    """A snapshot passed to ``callback`` after each chunk.
+
+    Attributes:
+        rows: Rows handed to the run so far.
+        delivered: Rows acknowledged so far.
+        invalid: Invalid rows so far.
+        failed: Rows whose delivery failed so far.
+        elapsed: Seconds since the run started.
+    """
+
+    rows: int
+    delivered: int
+    invalid: int
+    failed: int
+    elapsed: float
+
+
+def check_model(model: Any, what: str) -> None:
+    """Raise ``TypeError`` naming the type found unless ``model`` is a FlowBaseModel subclass."""
+    from flowodm.model import FlowBaseModel
+
+    if not (isinstance(model, type) and issubclass(model, FlowBaseModel)):
+        found = model.__name__ if isinstance(model, type) else type(model).__name__
+        kind = "class" if isinstance(model, type) else "instance of"
+        raise TypeError(
+            f"{what} needs a FlowBaseModel subclass, got {kind} {found}; "
+            "define `class MyModel(FlowBaseModel): ...` and pass the class itself"
+        )
+
+
+class ProduceRun(Generic[M]):
+    """Send frames of rows as ``model`` messages and account for every row.
+
+    Args:
+        model: A ``FlowBaseModel`` subclass with a topic.
+        key: A frame column holding the message keys; default: the model's ``key_field``.
+        columns: ``{frame column: field name or alias}`` for columns named differently.
+        extra: ``"forbid"`` (columns matching no field are an error) or ``"ignore"``.
+        on_invalid: ``"report"`` sends the valid rows and reports the others; ``"raise"``
+            raises ``DataFrameValidationError`` for a frame with an invalid row before sending
+            any row of that frame.
+        dead_letter: A topic that receives each invalid row as JSON (``index``, ``values``,
+            ``errors``, ``model``, ``topic``); needs ``on_invalid="report"``.
+        chunk_size: Rows coerced, checked and encoded together.
+        progress: Progress bar choice (see ``flowodm.progress.open_progress``).
+        callback: Called with a ``RunProgress`` after each chunk, on the calling thread.
+        timeout: Seconds librdkafka may take per message (default: the connection's
+            ``produce_timeout``); a message not acknowledged by then is failed, may have been
+            written.
+        stall_timeout: Give up with ``BulkDeliveryTimeoutError`` when no delivery completes
+            for this many seconds (default: ``timeout``).
+        total: Rows expected overall, for the progress bar.
+        connection: A specific connection (default: the current one).
+        dry_run: Validate and encode only; nothing is sent and no connection is needed.
+        topic: Write to this topic instead of the model's.
+        columnar: Allow the columnar fast path for models of plain scalar fields.
+
+    Raises:
+        TypeError: ``model`` is not a FlowBaseModel subclass.
+        ValueError: an option has an invalid value.
+        SettingsError: the model has no topic (and ``topic`` is not given).
+        SchemaRegistryError: the model's schema could not be registered or looked up.
+    """
+
+    def __init__(
+        self,
+        model: type[M],
+        *,
+        key: Hashable | None = None,
+        columns: Mapping[Hashable, str] | None = None,
+        extra: Extra = "forbid",
+        on_invalid: OnInvalid = "report",
+        dead_letter: str | None = None,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        progress: ProgressOption = None,
+        callback: Callable[[RunProgress], None] | None = None,
+        timeout: float | None = None,
+        stall_timeout: float | None = None,
+        total: int | None = None,
+        connection: Any = None,
+        dry_run: bool = False,
+        topic: str | None = None,
+        columnar: bool = True,
+    ) -> None:
+        check_model(model, "ProduceRun")
+        _check_options(on_invalid, dead_letter, chunk_size, extra)
+        self.model = model
+        self._name = display_name(model)
+        self._key = key
+        self._columns = dict(columns or {})
+        self._extra: Extra = extra
+        self._on_invalid = on_invalid
+        self._chunk_size = chunk_size
+        self._callback = callback
+        self._allow_columnar = columnar
+        self._dry_run = dry_run
+        self._started = time.perf_counter()
+        self._preparers: dict[tuple[Hashable, ...], ChunkPreparer[M]] = {}
+        self._rows = 0  # rows handed over, in order
+        self._sent = 0  # messages given to the sender
+        self._dead_sent = 0
+        self._resolved_mark = 0
+        self._invalid = 0
+        self._errors: list[RowError] = []
+        self._columnar_rows = 0
+        self.report: ProduceReport | None = None
+        self._sender: BulkSender[Hashable] | None = None
+        self._dead: BulkSender[Hashable] | None = None
+        self._dead_topic = dead_letter
+        if dry_run:
+            self._encoding = local_encoding(model)
+            self.topic = topic or settings_of(model).topic or "(dry run)"
+        else:
+            conn = _connection(connection)
+            from flowodm.serde.model_codec import get_model_codec
+
+            codec = get_model_codec(model, conn)
+            self.topic = topic or codec.topic
+            self._encoding = codec_encoding(codec)
+            wait = conn.config.produce_timeout if timeout is None else _positive(timeout)
+            stall = wait if stall_timeout is None else _positive(stall_timeout, "stall_timeout")
+            self._bar = DeliveryProgress(
+                open_progress(progress, total=total, desc=f"{self._name} → {self.topic}")
+            )
+            self._sender = BulkSender(
+                conn, self.topic, timeout=wait, stall_timeout=stall, on_acked=self._bar.acked
+            )
+            if dead_letter is not None:
+                self._dead = BulkSender(conn, dead_letter, timeout=wait, stall_timeout=stall)
+        if dry_run:
+            self._bar = DeliveryProgress(
+                open_progress(progress, total=total, desc=f"{self._name} (dry run)")
+            )
+
+    # ---------------------------------------------------------------- feeding rows
+
+    def send(self, frame: pd.DataFrame) -> None:
+        """Validate, encode and send every row of ``frame``; its index identifies rows.
+
+        Raises:
+            DataFrameValidationError: the frame's columns do not fit the model (nothing of
+                this frame was sent), or ``on_invalid="raise"`` and a row is invalid.
+            ValueError: the frame's index has duplicate labels.
+            BulkDeliveryTimeoutError: deliveries stalled for ``stall_timeout`` seconds.
+            ProducerError: the run is already finished.
+        """
+        if self.report is not None:
+            raise ProducerError("this ProduceRun is finished; start a new one", topic=self.topic)
+        if not frame.index.is_unique:
+            dup = frame.index[frame.index.duplicated()][0]
+            raise ValueError(
+                f"the frame's index has duplicate labels (e.g. {dup!r}), but reports identify "
+                "rows by index label; call df.reset_index(drop=True) (or make it unique) first"
+            )
+        preparer = self._preparer(frame)
+        try:
+            if self._on_invalid == "raise":
+                kept = self._check_all(preparer, frame)
+                chunks = kept if kept is not None else self._prepared(preparer, frame)
+            else:
+                chunks = self._prepared(preparer, frame)
+            for chunk, prepared in chunks:
+                self._send_chunk(chunk, prepared)
+        except BulkDeliveryTimeoutError as exc:
+            raise self._stalled(exc) from None
+        except (DataFrameValidationError, ValueError):
+            raise
+        except BaseException:
+            self.abort()  # e.g. KeyboardInterrupt: purge rather than leave messages behind
+            raise
+
+    def resolved_count(self, *, wait: bool = False) -> int:
+        """Return how many rows, counted in send order, are all delivered or reported.
+
+        Args:
+            wait: First wait (bounded by ``stall_timeout``) until every message sent so far
+                is acknowledged or failed.
+
+        Raises:
+            BulkDeliveryTimeoutError: waiting stalled for ``stall_timeout`` seconds.
+        """
+        if self._sender is None or self.report is not None:
+            return self._rows
+        try:
+            while self._pending() and wait:
+                self._sender.poll(_WAIT_STEP)
+                if self._dead is not None:
+                    self._dead.poll(0)
+        except BulkDeliveryTimeoutError as exc:
+            raise self._stalled(exc) from None
+        if not self._pending():
+            self._resolved_mark = self._rows
+        return self._resolved_mark
+
+    def finish(self) -> ProduceReport:
+        """Wait for every outstanding delivery and return the report (same one if called again).
+
+        Raises:
+            BulkDeliveryTimeoutError: deliveries stalled for ``stall_timeout`` seconds; the
+                run's ``report`` attribute holds the partial report.
+        """
+        if self.report is not None:
+            return self.report
+        try:
+            main = self._sender.close() if self._sender is not None else None
+        except BulkDeliveryTimeoutError as exc:
+            raise self._stalled(exc) from None
+        try:
+            dead = self._dead.close() if self._dead is not None else None
+        except BulkDeliveryTimeoutError as exc:
+            dead = exc.result
+        return self._close(main, dead)
+
+    def abort(self) -> ProduceReport:
+        """Stop now: purge what is outstanding (reported failed, may have been written)."""
+        if self.report is not None:
+            return self.report
+        main = self._sender.abort() if self._sender is not None else None
+        dead = self._dead.abort() if self._dead is not None else None
+        return self._close(main, dead)
+
+    # ---------------------------------------------------------------- internals
+
+    def _preparer(self, frame: pd.DataFrame) -> ChunkPreparer[M]:
+        signature = tuple(frame.columns)
+        preparer = self._preparers.get(signature)
+        if preparer is None:
+            plan = plan_columns(
+                self.model,
+                signature,
+                columns=self._columns,
+                extra=self._extra,
+                key=self._key,
+                total=len(frame),
+            )
+            preparer = ChunkPreparer(
+                self.model, plan, self._encoding, columnar=self._allow_columnar
+            )
+            self._preparers[signature] = preparer
+        return preparer
+
+    def _prepared(
+        self, preparer: ChunkPreparer[M], frame: pd.DataFrame
+    ) -> Iterator[tuple[pd.DataFrame, Prepared]]:
+        for start in range(0, len(frame), self._chunk_size):
+            chunk = frame.iloc[start : start + self._chunk_size]
+            yield chunk, preparer.prepare(chunk)
+
+    def _check_all(
+        self, preparer: ChunkPreparer[M], frame: pd.DataFrame
+    ) -> list[tuple[pd.DataFrame, Prepared]] | None:
+        """Validate the whole frame first; raise if a row is invalid, else return kept chunks."""
+        kept: list[tuple[pd.DataFrame, Prepared]] | None = []
+        size = 0
+        errors: list[RowError] = []
+        for chunk, prepared in self._prepared(preparer, frame):
+            errors.extend(prepared.errors)
+            if kept is not None:
+                size += sum(map(len, prepared.values)) + _ROW_OVERHEAD * len(prepared.values)
+                if size <= _KEEP_BUDGET:
+                    kept.append((chunk, prepared))
+                else:
+                    kept = None  # too big to keep: the sending pass re-encodes instead
+        if errors:
+            report = ValidationReport(
+                model=self._name,
+                total=len(frame),
+                errors=tuple(errors),
+                elapsed=time.perf_counter() - self._started,
+            )
+            raise DataFrameValidationError(_invalid_message(report), report=report)
+        return kept
+
+    def _send_chunk(self, chunk: pd.DataFrame, prepared: Prepared) -> None:
+        self._errors.extend(prepared.errors)
+        self._invalid += len(prepared.invalid)
+        self._columnar_rows += prepared.columnar
+        sender = self._sender
+        if sender is not None:
+            send = sender.send
+            for value, key, label in zip(prepared.values, prepared.keys, prepared.labels, strict=True):
+                send(value, key, label)
+            self._sent += len(prepared.values)
+            if self._dead is not None and prepared.invalid:
+                self._dead_letter(chunk, prepared)
+            sender.poll(0)
+        self._rows += len(chunk)
+        failed = len(sender.failed) if sender is not None else 0
+        self._bar.counts(invalid=self._invalid, failed=failed)
+        if self._callback is not None:
+            delivered = sender.delivered if sender is not None else self._rows - self._invalid
+            self._callback(
+                RunProgress(
+                    rows=self._rows,
+                    delivered=delivered,
+                    invalid=self._invalid,
+                    failed=failed,
+                    elapsed=time.perf_counter() - self._started,
+                )
+            )
+
+    def _dead_letter(self, chunk: pd.DataFrame, prepared: Prepared) -> None:
+        """Send each invalid row of ``chunk`` as JSON to the dead-letter topic."""
+        assert self._dead is not None
+        by_label: dict[Hashable, list[RowError]] = {}
+        for e in prepared.errors:
+            by_label.setdefault(e.index, []).append(e)
+        labels = chunk.index
+        for pos in prepared.invalid:
+            label = labels[pos]
+            row = chunk.iloc[pos]
+            record = {
+                "index": python_value(label),
+                "values": {str(col): python_value(row[col]) for col in chunk.columns},
+                "errors": [
+                    {"field": e.field, "type": e.type, "message": e.message}
+                    for e in by_label.get(label, [])
+                ],
+                "model": self._name,
+                "topic": self.topic,
+            }
+            payload = json.dumps(record, default=str, ensure_ascii=False).encode("utf-8")
+            self._dead.send(payload, None, label)
+            self._dead_sent += 1
+
+    def _pending(self) -> int:
+        pending = 0
+        if self._sender is not None:
+            delivered = self._sender.poll(0)
+            pending += self._sent - delivered - len(self._sender.failed)
+        if self._dead is not None:
+            delivered = self._dead.poll(0)
+            pending += self._dead_sent - delivered - len(self._dead.failed)
+        return pending
+
+    def _stalled(self, exc: BulkDeliveryTimeoutError) -> BulkDeliveryTimeoutError:
+        """Close the run after a stall and return the error to raise, with the report's summary."""
+        dead = self._dead.abort() if self._dead is not None else None
+        report = self._close(exc.result, dead)
+        return BulkDeliveryTimeoutError(
+            f"{exc}. {report.summary()}", result=exc.result, topic=self.topic
+        )
+
+    def _close(
+        self, main: BulkResult[Hashable] | None, dead: BulkResult[Hashable] | None
+    ) -> ProduceReport:
+        self._bar.close()
+        failed = tuple(_failure(f.ref, f.kafka_error, f.maybe_written) for f in main.failed) if main else ()
+        if main is None:  # dry run: every valid row would have been sent
+            delivered = self._rows - self._invalid
+        else:
+            delivered = main.delivered
+        self.report = ProduceReport(
+            model=self._name,
+            topic=self.topic,
+            total=self._rows,
+            delivered=delivered,
+            errors=tuple(self._errors),
+            failed=failed,
+            unconfirmed=max(0, self._sent - delivered - len(failed)) if main else 0,
+            dead_letter_topic=self._dead_topic,
+            dead_lettered=dead.delivered if dead is not None else 0,
+            dead_letter_failed=tuple(
+                _failure(f.ref, f.kafka_error, f.maybe_written) for f in dead.failed
+            )
+            if dead is not None
+            else (),
+            elapsed=time.perf_counter() - self._started,
+            columnar=self._columnar_rows,
+            dry_run=self._dry_run,
+        )
+        return self.report
+
+
+def _failure(ref: Hashable, error: Any, maybe_written: bool) -> DeliveryFailure:
+    return DeliveryFailure(ref, describe_error(error), maybe_written)
+
+
+def _invalid_message(report: ValidationReport) -> str:
+    shown = "; ".join(
+        f"row {e.index!r} {e.field or ''}: {e.message}".replace("  ", " ") for e in report.errors[:5]
+    )
+    more = f"; and {len(report.errors) - 5} more" if len(report.errors) > 5 else ""
+    return (
+        f"{report.invalid} of {report.total} row(s) do not validate as {report.model}, so "
+        f"nothing was sent: {shown}{more}. See the error's .report.to_frame(), fix the rows, "
+        "or pass on_invalid='report' to send the valid rows and get the invalid ones back"
+    )
+
+
+def _check_options(on_invalid: str, dead_letter: str | None, chunk_size: int, extra: str) -> None:
+    if on_invalid not in ("raise", "report"):
+        raise ValueError(f"on_invalid must be 'raise' or 'report', not {on_invalid!r}")
+    if dead_letter is not None:
+        if not isinstance(dead_letter, str) or not dead_letter:
+            raise ValueError(f"dead_letter must be a topic name, not {dead_letter!r}")
+        if on_invalid == "raise":
+            raise ValueError(
+                "dead_letter needs on_invalid='report' (with 'raise' no invalid row is ever "
+                "sent anywhere)"
+            )
+    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive number of rows, not {chunk_size!r}")
+    if extra not in ("forbid", "ignore"):
+        raise ValueError(f"extra must be 'forbid' or 'ignore', not {extra!r}")
+
+
+def _positive(value: Any, name: str = "timeout") -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+def _connection(connection: Any) -> Any:
+    if connection is not None:
+        return connection
+    from flowodm.connection import get_connection
+
+    return get_connection()
+
+
+def validation_report(model: type[BaseModel], total: int, errors: list[RowError], started: float) -> ValidationReport:
+    """Build a ``ValidationReport`` timed from ``started`` (a ``perf_counter`` value)."""
+    return ValidationReport(
+        model=display_name(model), total=total, errors=tuple(errors), elapsed=time.perf_counter() - started
+    )
+

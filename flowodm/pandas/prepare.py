@@ -1,0 +1,235 @@
+"""Turn one chunk of a frame into messages ready to send, and account for every row.
+
+Each row ends up either in ``Prepared.labels``/``values``/``keys`` (valid, encoded) or in
+``Prepared.invalid`` with its reasons in ``Prepared.errors``. Rows first try the columnar fast
+path when the model allows it; whatever that path does not admit goes through coercion →
+pydantic (in batches of ``VALIDATE_BATCH``) → the model's encoder, where pydantic decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import pandas as pd
+from pydantic import BaseModel
+
+from flowodm.exceptions import SerializationError
+from flowodm.pandas.coerce import coerce_series
+from flowodm.pandas.columnar import ColumnarEncoder
+from flowodm.pandas.columns import ColumnPlan
+from flowodm.pandas.encoding import RowEncoding
+from flowodm.pandas.fields import frame_fields
+from flowodm.pandas.reports import RowError
+from flowodm.pandas.validate import VALIDATE_BATCH, RowValidator
+
+__all__ = ["ChunkPreparer", "Prepared"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(slots=True)
+class Prepared:
+    """One chunk after validation and encoding.
+
+    Attributes:
+        labels: Frame index labels of the rows to send, in frame order.
+        values: Their encoded values.
+        keys: Their encoded keys (``None`` = no key).
+        errors: Every problem of the invalid rows.
+        invalid: Positions (in the chunk) of the invalid rows, in frame order.
+        columnar: How many of the rows to send were encoded by the columnar path.
+    """
+
+    labels: list[Hashable] = field(default_factory=list)
+    values: list[bytes] = field(default_factory=list)
+    keys: list[bytes | None] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    invalid: list[int] = field(default_factory=list)
+    columnar: int = 0
+
+
+class ChunkPreparer(Generic[M]):
+    """Validate and encode chunks of frames laid out by one ``ColumnPlan``.
+
+    Args:
+        model: The model rows must validate as.
+        plan: Which column feeds which field, and the key column.
+        encoding: How models and keys become bytes.
+        columnar: Allow the columnar fast path (when the model qualifies).
+    """
+
+    def __init__(
+        self, model: type[M], plan: ColumnPlan, encoding: RowEncoding, *, columnar: bool = True
+    ) -> None:
+        self.model = model
+        self.plan = plan
+        self.encoding = encoding
+        self._fields = frame_fields(model)
+        self._kinds = {f.name: f.kind for f in self._fields}
+        self._validator = RowValidator(model, self._fields)
+        key_field = encoding.key_field if plan.key_column is None else None
+        self._key_field = key_field
+        self._columnar: ColumnarEncoder | None = None
+        # A float key field would serialize differently from the model's value (3 vs 3.0).
+        if columnar and encoding.avro_values and self._kinds.get(key_field or "") != "float":
+            self._columnar = ColumnarEncoder.build(model, encoding.schema, encoding.header)
+
+    @property
+    def columnar(self) -> bool:
+        """Whether the columnar fast path is available for this model."""
+        return self._columnar is not None
+
+    # ---------------------------------------------------------------- models only
+
+    def models(self, chunk: pd.DataFrame) -> Iterator[tuple[Hashable, M | None, list[RowError]]]:
+        """Yield ``(label, model or None, errors)`` for every row of ``chunk``, in order."""
+        labels = chunk.index.tolist()
+        columns = self._coerce(chunk)
+        for start in range(0, len(labels), VALIDATE_BATCH):
+            batch = labels[start : start + VALIDATE_BATCH]
+            rows = self._rows(columns, start, len(batch))
+            models, errors = self._validator.validate(rows, batch)
+            by_label: dict[Hashable, list[RowError]] = {}
+            for e in errors:
+                by_label.setdefault(e.index, []).append(e)
+            for label, model in zip(batch, models, strict=True):
+                yield label, model, by_label.get(label, []) if model is None else []
+
+    # ---------------------------------------------------------------- messages
+
+    def prepare(self, chunk: pd.DataFrame) -> Prepared:
+        """Validate and encode ``chunk``; every row ends up sendable or invalid."""
+        labels = chunk.index.tolist()
+        out = Prepared()
+        rest = list(range(len(labels)))
+        fast: list[tuple[int, bytes, bytes | None]] = []
+        if self._columnar is not None:
+            columns = {f.name: chunk[col] for col, f in self.plan.pairs}
+            result = self._columnar.encode(columns, len(labels))
+            if result is not None:
+                rest = result.rest
+                keys = self._fast_keys(chunk, result.rows, labels, out)
+                fast = [
+                    (pos, value, key)
+                    for pos, value, key in zip(result.rows, result.values, keys, strict=True)
+                    if key is not _INVALID
+                ]
+                out.columnar = len(fast)
+        slow = self._slow(chunk.iloc[rest], rest, labels, out) if rest else []
+        rows = _merge(fast, slow) if fast and slow else fast or slow
+        out.labels = [labels[pos] for pos, _, _ in rows]
+        out.values = [value for _, value, _ in rows]
+        out.keys = [key for _, _, key in rows]  # type: ignore[misc]  # _INVALID filtered out
+        out.invalid.sort()
+        return out
+
+    def _fast_keys(
+        self, chunk: pd.DataFrame, rows: list[int], labels: list[Hashable], out: Prepared
+    ) -> list[Any]:
+        """Keys of the rows the columnar path encoded (``_INVALID`` marks a bad key)."""
+        column = self.plan.key_column
+        if column is None and self._key_field is not None:
+            column = self.plan.column_for(self._key_field)
+            if column is None:  # the key field has no column: every row has its default
+                default = self._fields_by_name()[self._key_field].info.default
+                return [self._key(labels[p], default, out, p, column) for p in rows]
+        if column is None:
+            return [None] * len(rows)
+        kind = self._kinds.get(self._key_field or "", "int")
+        values = coerce_series(chunk[column].iloc[rows], kind)
+        return [
+            self._key(labels[p], v, out, p, column if self._key_field is None else None)
+            for p, v in zip(rows, values, strict=True)
+        ]
+
+    def _slow(
+        self, part: pd.DataFrame, positions: list[int], labels: list[Hashable], out: Prepared
+    ) -> list[tuple[int, bytes, bytes | None]]:
+        """The per-row path: coerce, validate in batches, encode."""
+        columns = self._coerce(part)
+        key_column = self.plan.key_column
+        keys = coerce_series(part[key_column], "int") if key_column is not None else None
+        encode = self.encoding.value
+        sent: list[tuple[int, bytes, bytes | None]] = []
+        for start in range(0, len(positions), VALIDATE_BATCH):
+            batch_pos = positions[start : start + VALIDATE_BATCH]
+            batch_labels = [labels[p] for p in batch_pos]
+            rows = self._rows(columns, start, len(batch_pos))
+            models, errors = self._validator.validate(rows, batch_labels)
+            out.errors.extend(errors)
+            for i, (pos, label, model) in enumerate(
+                zip(batch_pos, batch_labels, models, strict=True)
+            ):
+                if model is None:
+                    out.invalid.append(pos)
+                    continue
+                if keys is not None:
+                    key = self._key(label, keys[start + i], out, pos, key_column)
+                elif self._key_field is not None:
+                    key = self._key(label, getattr(model, self._key_field), out, pos, None)
+                else:
+                    key = None
+                if key is _INVALID:
+                    continue
+                try:
+                    value = encode(model)
+                except SerializationError as exc:
+                    out.errors.append(RowError(label, exc.field, str(exc), "serialization"))
+                    out.invalid.append(pos)
+                    continue
+                sent.append((pos, value, key))
+        return sent
+
+    def _key(
+        self, label: Hashable, value: Any, out: Prepared, pos: int, column: Hashable | None
+    ) -> Any:
+        """Encode one key; a bad or (for a key column) missing key makes the row invalid."""
+        if value is None and column is not None:
+            out.errors.append(
+                RowError(
+                    label,
+                    str(column),
+                    f"key column {column!r} has a missing value; every message needs its key",
+                    "missing_key",
+                )
+            )
+            out.invalid.append(pos)
+            return _INVALID
+        try:
+            return self.encoding.key(value)
+        except SerializationError as exc:
+            name = str(column) if column is not None else self._key_field
+            out.errors.append(RowError(label, name, str(exc), "key", value))
+            out.invalid.append(pos)
+            return _INVALID
+
+    def _coerce(self, part: pd.DataFrame) -> dict[str, list[Any]]:
+        return {f.name: coerce_series(part[col], f.kind) for col, f in self.plan.pairs}
+
+    @staticmethod
+    def _rows(columns: dict[str, list[Any]], start: int, count: int) -> list[dict[str, Any]]:
+        names = list(columns)
+        stop = start + count
+        return [
+            dict(zip(names, values, strict=True))
+            for values in zip(*(columns[n][start:stop] for n in names), strict=True)
+        ] or [{} for _ in range(count)]
+
+    def _fields_by_name(self) -> dict[str, Any]:
+        return {f.name: f for f in self._fields}
+
+
+class _Invalid:
+    """Marker for a row whose key could not be encoded."""
+
+
+_INVALID: Any = _Invalid()
+
+
+def _merge(
+    a: list[tuple[int, bytes, bytes | None]], b: list[tuple[int, bytes, bytes | None]]
+) -> list[tuple[int, bytes, bytes | None]]:
+    """Merge two position-sorted lists so messages keep the frame's order."""
+    return sorted(a + b, key=lambda item: item[0])

@@ -1,0 +1,79 @@
+"""Validate coerced rows into models in small batches, turning failures into ``RowError``s.
+
+Batches of about 256 rows go through one ``TypeAdapter(list[Model])`` call: measured here at
+0.6 µs/row against 0.95 µs/row for a ``model_validate`` loop, and small enough that CPython's
+cyclic GC never gets to scan a large heap of young models (which makes one 100k-row call about
+4× slower; see performance-findings.md §2). A batch with an invalid row is redone row by row,
+so the valid rows of that batch still become models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
+
+from flowodm.pandas.fields import FrameField
+from flowodm.pandas.reports import RowError
+
+__all__ = ["VALIDATE_BATCH", "RowValidator"]
+
+VALIDATE_BATCH = 256
+
+M = TypeVar("M", bound=BaseModel)
+
+_MISSING_MESSAGE = (
+    "missing value (NaN, NaT, pd.NA or None), but {field!r} does not accept None; "
+    "fill the value or declare the field Optional"
+)
+
+
+class RowValidator(Generic[M]):
+    """Validate row dicts (keyed by field name) into instances of one model."""
+
+    def __init__(self, model: type[M], fields: Sequence[FrameField]) -> None:
+        self.model = model
+        self._adapter: TypeAdapter[list[M]] = TypeAdapter(list[model])  # type: ignore[valid-type]
+        self._nullable = {f.name: f.nullable for f in fields}
+
+    def validate(
+        self, rows: list[dict[str, Any]], labels: Sequence[Hashable]
+    ) -> tuple[list[M | None], list[RowError]]:
+        """Validate ``rows`` (at most a batch); returns models (``None`` if invalid) and errors.
+
+        Args:
+            rows: Coerced values per row, keyed by field name.
+            labels: The frame index label of each row, for the errors.
+        """
+        try:
+            models: list[M | None] = list(
+                self._adapter.validate_python(rows, by_name=True, by_alias=False)
+            )
+            return models, []
+        except ValidationError:
+            pass  # redo row by row below, so the valid rows of this batch are kept
+        out: list[M | None] = []
+        errors: list[RowError] = []
+        for row, label in zip(rows, labels, strict=True):
+            try:
+                out.append(self.model.model_validate(row, by_name=True, by_alias=False))
+            except ValidationError as exc:
+                out.append(None)
+                errors.extend(self.row_errors(label, exc.errors(include_url=False)))
+        return out, errors
+
+    def row_errors(self, label: Hashable, details: list[ErrorDetails]) -> list[RowError]:
+        """Turn pydantic's error details for one row into ``RowError``s."""
+        errors = []
+        for d in details:
+            loc = d["loc"]
+            field = ".".join(str(p) for p in loc) or None
+            top = str(loc[0]) if loc else None
+            if d["input"] is None and len(loc) == 1 and not self._nullable.get(top or "", True):
+                message, kind = _MISSING_MESSAGE.format(field=field), "missing"
+            else:
+                message, kind = d["msg"], d["type"]
+            errors.append(RowError(label, field, message, kind, d["input"]))
+        return errors

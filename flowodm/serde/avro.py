@@ -1,0 +1,218 @@
+"""``AvroCodec``: encode and decode Avro bodies (no framing) for one schema, parsed once.
+
+Encoding uses a schema-specialised encoder generated once per schema (see ``_codegen``); any
+datum it does not handle goes to fastavro's ``schemaless_writer`` with the pre-parsed schema
+and a reused buffer, so the output is always fastavro's. Decoding uses fastavro's
+``schemaless_reader``; when a writer schema is given, Avro schema resolution maps the writer's
+data onto this (reader) schema.
+
+Naive datetimes are encoded as UTC on both paths (FlowODM's rule), never as local time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from io import BytesIO
+from typing import Any
+
+import fastavro
+from fastavro.validation import ValidationError, validate
+
+from flowodm.exceptions import DeserializationError, SchemaGenerationError, SerializationError
+from flowodm.serde._codegen import Encoder, Unsupported, compile_encoder
+
+__all__ = ["AvroCodec"]
+
+_WRITER_CACHE_SIZE = 64
+_TIMESTAMPS = ('"timestamp-millis"', '"timestamp-micros"')
+
+
+class AvroCodec:
+    """Encoder/decoder for one Avro schema.
+
+    Args:
+        schema: the Avro schema as a dict (or a primitive type name / union list).
+        specialise: generate the specialised encoder (default); False always uses fastavro.
+
+    Raises:
+        SchemaGenerationError: ``schema`` is not a valid Avro schema.
+    """
+
+    def __init__(self, schema: Any, *, specialise: bool = True) -> None:
+        self.schema = schema
+        self._named: dict[str, Any] = {}
+        self._parsed = _parse(schema, self._named)
+        self._local = threading.local()  # one reusable buffer per thread
+        self._has_timestamps = any(t in json.dumps(schema) for t in _TIMESTAMPS)
+        self._fast: Encoder | None = None
+        if specialise:
+            try:
+                self._fast = compile_encoder(self._parsed, self._named)
+            except Unsupported:
+                self._fast = None
+        self._writers: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
+        self._writers_lock = threading.Lock()
+
+    @property
+    def specialised(self) -> bool:
+        """Whether a schema-specialised encoder is in use."""
+        return self._fast is not None
+
+    def encode(self, datum: Any) -> bytes:
+        """Encode one Avro-ready datum to an Avro body (no Confluent header).
+
+        Raises:
+            SerializationError: the datum does not match the schema; names the field if known.
+        """
+        fast = self._fast
+        if fast is not None:
+            try:
+                return fast(datum)
+            except Exception:
+                pass
+        return self._encode_fastavro(datum)
+
+    def encode_many(self, datums: Iterable[Any]) -> list[bytes]:
+        """Encode several datums; same errors as ``encode``."""
+        encode = self.encode
+        return [encode(d) for d in datums]
+
+    def _encode_fastavro(self, datum: Any) -> bytes:
+        if self._has_timestamps:
+            datum = _naive_as_utc(datum)
+        buffer = getattr(self._local, "buffer", None)
+        if buffer is None:
+            buffer = self._local.buffer = BytesIO()
+        buffer.seek(0)
+        buffer.truncate()
+        try:
+            fastavro.schemaless_writer(buffer, self._parsed, datum, strict_allow_default=True)
+        except Exception as exc:
+            raise self._encode_error(datum, exc) from exc
+        return buffer.getvalue()
+
+    def _encode_error(self, datum: Any, exc: Exception) -> SerializationError:
+        """Wrap fastavro's error; fastavro's validator tells which field is wrong."""
+        field = None
+        try:
+            validate(datum, self._parsed, raise_errors=True, strict=True)
+        except ValidationError as verr:
+            messages = [str(e) for e in verr.errors]
+            field = self._field_from_validation(verr)
+            detail = "; ".join(messages)
+        except Exception:
+            detail = str(exc)
+        else:
+            detail = str(exc)
+        name = _schema_name(self.schema)
+        where = f" field {field!r}" if field else ""
+        return SerializationError(
+            f"cannot encode{where} of {name} as Avro: {detail}", model=name, field=field
+        )
+
+    def _field_from_validation(self, error: ValidationError) -> str | None:
+        """``field`` or ``Record.field`` of the first failure that fastavro's validator names.
+
+        fastavro reports ``<record full name>.<field>``; the top-level record's name is dropped
+        and nested records keep their short name.
+        """
+        for item in error.errors:
+            path = getattr(item, "field", None)
+            if not isinstance(path, str) or not path:
+                continue
+            owners = [n for n in self._named if path.startswith(n + ".")]
+            if not owners:
+                return path
+            owner = max(owners, key=len)
+            field = path[len(owner) + 1 :]
+            top = self._parsed.get("name") if isinstance(self._parsed, dict) else None
+            return field if owner == top else f"{owner.rpartition('.')[2]}.{field}"
+        return None
+
+    def decode(self, body: bytes, writer_schema: Any = None) -> Any:
+        """Decode an Avro body; ``writer_schema`` (if it differs) is resolved onto this schema.
+
+        Records in unions with several record branches come back as ``(full name, dict)``
+        (fastavro's ``return_record_name``), which ``DatumConverter.from_datum`` understands.
+
+        Raises:
+            DeserializationError: the bytes do not match the (writer) schema or the writer
+                schema cannot be resolved onto this one.
+        """
+        writer = self._parsed if writer_schema is None else self._writer(writer_schema)
+        reader = None if writer is self._parsed else self._parsed
+        stream = BytesIO(body)
+        try:
+            datum = fastavro.schemaless_reader(
+                stream,
+                writer,
+                reader,
+                return_record_name=True,
+                return_record_name_override=True,
+            )
+        except Exception as exc:
+            raise DeserializationError(
+                f"cannot decode {len(body)} bytes as {_schema_name(self.schema)}: {exc}",
+                model=_schema_name(self.schema),
+            ) from exc
+        if stream.tell() != len(body):
+            raise DeserializationError(
+                f"{len(body) - stream.tell()} trailing bytes after a "
+                f"{_schema_name(self.schema)} record; the data was written with another schema",
+                model=_schema_name(self.schema),
+            )
+        return datum
+
+    def _writer(self, writer_schema: Any) -> Any:
+        """Parsed writer schema, cached by identity (callers pass the same dict per schema id)."""
+        key = id(writer_schema)
+        with self._writers_lock:
+            hit = self._writers.get(key)
+            if hit is not None and hit[0] is writer_schema:
+                self._writers.move_to_end(key)
+                return hit[1]
+        if writer_schema is self.schema or writer_schema == self.schema:
+            parsed = self._parsed
+        else:
+            try:
+                parsed = _parse(writer_schema, {})
+            except SchemaGenerationError as exc:
+                raise DeserializationError(f"writer schema is not valid Avro: {exc}") from exc
+        with self._writers_lock:
+            self._writers[key] = (writer_schema, parsed)  # keeps the dict alive: id stays unique
+            if len(self._writers) > _WRITER_CACHE_SIZE:
+                self._writers.popitem(last=False)
+        return parsed
+
+
+def _parse(schema: Any, named: dict[str, Any]) -> Any:
+    try:
+        return fastavro.parse_schema(schema, named_schemas=named)
+    except Exception as exc:
+        raise SchemaGenerationError(f"invalid Avro schema: {exc}") from exc
+
+
+def _schema_name(schema: Any) -> str:
+    if isinstance(schema, dict):
+        name = schema.get("name")
+        namespace = schema.get("namespace")
+        if isinstance(name, str):
+            return f"{namespace}.{name}" if namespace and "." not in name else name
+    return json.dumps(schema) if not isinstance(schema, str) else schema
+
+
+def _naive_as_utc(value: Any) -> Any:
+    """Copy of ``value`` with naive datetimes made UTC-aware (fastavro would use local time)."""
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+    if isinstance(value, dict):
+        return {k: _naive_as_utc(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_naive_as_utc(v) for v in value]
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
+        return (value[0], _naive_as_utc(value[1]))  # tuple notation
+    return value

@@ -1,0 +1,387 @@
+"""Per-model value/key codec: schema, registry id, framing, keys and decoding in one place.
+
+Contract (used by ``producer.py``, the consumer and the DataFrame kit):
+
+- ``get_model_codec(model_cls, connection=None) -> ModelCodec`` is cached per (connection,
+  class); ``connection=None`` means the current connection (``flowodm.connect()``; the
+  connection module registers itself through ``set_connection_provider``). Any object with a
+  ``registry`` attribute (``RegistryAdapter | None``) works as a connection.
+- ``ModelCodec``: ``.model``, ``.settings``, ``.topic`` (``SettingsError`` if unset),
+  ``.subject``, ``.schema`` (from ``schema_path``, read once, else generated), ``.schema_id``
+  (``None`` without a registry, with ``confluent_wire_format=False`` or for JSON values;
+  otherwise resolved once, lazily, thread-safely: registered when ``auto_register`` else looked
+  up), ``.value_bytes(obj)``, ``.datum_bytes(datum)`` (datum already Avro-ready),
+  ``.key_bytes(value)``, ``.key_of(obj)``, ``.decode(data)`` and ``.register()``.
+- Framing is decided by configuration, never by sniffing: with a registry and
+  ``confluent_wire_format=True`` every Avro value is ``0x00`` + 4-byte big-endian id + body, and
+  ``decode`` reads the writer's id, fetches that schema (cached) and resolves writer → reader.
+  Otherwise values are the plain Avro body. A model that asks for the wire format while no
+  registry is configured gets plain Avro and ONE warning log per (connection, model) saying so.
+- ``value_serializer="json"``: values are UTF-8 JSON (``model_dump_json``), never framed.
+- ``key_serializer="avro"``: a primitive key schema is registered under ``<topic>-key`` (whatever
+  the value's subject strategy) and the key is framed like a value.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from flowodm.exceptions import (
+    ConfigurationError,
+    DeserializationError,
+    FlowODMError,
+    SerializationError,
+    SettingsError,
+)
+from flowodm.schema.build import build_avro_schema
+from flowodm.schema.datum import DatumConverter
+from flowodm.schema.naming import SUBJECT_STRATEGIES, topic_subject
+from flowodm.serde.avro import AvroCodec
+from flowodm.serde.keys import avro_key, serialize_key
+from flowodm.serde.registry import RegistryAdapter, canonical_json
+from flowodm.serde.wire import frame_prefix, unframe
+from flowodm.settings import ModelSettings, display_name, settings_of
+
+__all__ = ["CodecHost", "ModelCodec", "get_model_codec", "set_connection_provider"]
+
+logger = logging.getLogger("flowodm.serde")
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class CodecHost(Protocol):
+    """What a codec needs from a connection: its registry adapter (or ``None``)."""
+
+    @property
+    def registry(self) -> RegistryAdapter | None: ...
+
+
+_provider: Callable[[], CodecHost] | None = None
+_codecs: weakref.WeakKeyDictionary[Any, dict[type, ModelCodec[Any]]] = weakref.WeakKeyDictionary()
+_codecs_lock = threading.Lock()
+
+
+def set_connection_provider(provider: Callable[[], CodecHost]) -> None:
+    """Set the function that returns the current connection (called by ``flowodm.connection``)."""
+    global _provider
+    _provider = provider
+
+
+def get_model_codec(model_cls: type[M], connection: CodecHost | None = None) -> ModelCodec[M]:
+    """Return the codec of ``model_cls`` for ``connection`` (default: the current one), cached.
+
+    Raises:
+        ConfigurationError: no connection is given and none can be made.
+        SettingsError: the model's settings are invalid (e.g. unreadable ``schema_path``).
+        SchemaGenerationError: the model has no Avro form.
+    """
+    host = connection if connection is not None else _current_host()
+    with _codecs_lock:
+        per_host = _codecs.setdefault(host, {})
+        codec = per_host.get(model_cls)
+        if codec is None:
+            codec = ModelCodec(model_cls, settings_of(model_cls), host.registry)
+            per_host[model_cls] = codec
+    return codec
+
+
+def _current_host() -> CodecHost:
+    if _provider is None:
+        raise ConfigurationError(
+            "no connection: call flowodm.connect(...) first, or pass connection= explicitly"
+        )
+    return _provider()
+
+
+class ModelCodec(Generic[M]):
+    """Turns instances of one model into Kafka value/key bytes and back, for one registry."""
+
+    def __init__(
+        self, model_cls: type[M], settings: ModelSettings, registry: RegistryAdapter | None
+    ) -> None:
+        """Build the schema, the datum converter and the Avro codec now (errors surface early).
+
+        Raises:
+            SettingsError: ``schema_path`` cannot be read as an Avro schema.
+            SchemaGenerationError: the model (or the file's schema) has no valid Avro form.
+        """
+        self.model = model_cls
+        self.settings = settings
+        self._registry = registry
+        self._name = display_name(model_cls)
+        self.schema: dict[str, Any] = (
+            _read_schema_file(self._name, settings.schema_path)
+            if settings.schema_path is not None
+            else build_avro_schema(
+                model_cls, namespace=settings.namespace, name=settings.record_name
+            )
+        )
+        self._converter = DatumConverter(model_cls, self.schema)
+        self._avro = AvroCodec(self.schema)
+        self._canonical = canonical_json(self.schema)
+        self._is_json = settings.value_serializer == "json"
+        self._framed = not self._is_json and settings.confluent_wire_format and registry is not None
+        self._lock = threading.Lock()
+        self._prefix: bytes | None = None
+        self._schema_id: int | None = None
+        self._resolved = not self._framed
+        self._warned = False
+        self._key_codecs: dict[str, tuple[AvroCodec, bytes]] = {}
+
+    @property
+    def topic(self) -> str:
+        """The model's topic.
+
+        Raises:
+            SettingsError: the model's Settings have no topic.
+        """
+        return self.settings.require_topic(self._name)
+
+    @property
+    def subject(self) -> str:
+        """The registry subject of the value schema (``schema_subject`` or the strategy's).
+
+        Raises:
+            SettingsError: the strategy needs a topic and none is set.
+        """
+        if self.settings.schema_subject is not None:
+            return self.settings.schema_subject
+        strategy = self.settings.subject_name_strategy
+        topic = self.topic if strategy != "record" else (self.settings.topic or "")
+        return SUBJECT_STRATEGIES[strategy](topic, self._full_name(), False)
+
+    @property
+    def framed(self) -> bool:
+        """Whether values carry the Confluent header (registry configured, wire format on)."""
+        return self._framed
+
+    @property
+    def schema_id(self) -> int | None:
+        """The registry id of ``schema`` (resolved once), or ``None`` when values are unframed.
+
+        Raises:
+            SchemaRegistryError: registering or looking up the schema failed.
+        """
+        if not self._resolved:
+            self._resolve()
+        return self._schema_id
+
+    def register(self) -> int:
+        """Register the schema under ``subject`` now (whatever ``auto_register`` says).
+
+        Raises:
+            ConfigurationError: no Schema Registry is configured.
+            SchemaRegistryError: the registry refused the schema or could not be reached.
+        """
+        registry = self._require_registry("register its schema")
+        schema_id = registry.register(self.subject, self.schema)
+        with self._lock:
+            if self._framed:
+                self._schema_id, self._prefix, self._resolved = (
+                    schema_id,
+                    frame_prefix(schema_id),
+                    True,
+                )
+        return schema_id
+
+    def value_bytes(self, obj: M) -> bytes:
+        """Serialize an instance of the model into the Kafka value.
+
+        Raises:
+            SerializationError: ``obj`` is not an instance of the model, or a field cannot be
+                encoded (names ``Model.field``).
+            SchemaRegistryError: the schema id could not be resolved.
+        """
+        if type(obj) is not self.model:
+            raise SerializationError(
+                f"{self._name} codec cannot serialize a {display_name(type(obj))}; "
+                f"use {display_name(type(obj))}'s own codec",
+                model=self._name,
+            )
+        if self._is_json:
+            return obj.model_dump_json().encode("utf-8")
+        return self.datum_bytes(self._converter.to_datum(obj))
+
+    def datum_bytes(self, datum: dict[str, Any]) -> bytes:
+        """Serialize an Avro-ready datum (as ``DatumConverter.to_datum`` returns) into a value.
+
+        Raises:
+            SerializationError: the datum does not match the schema.
+            SchemaRegistryError: the schema id could not be resolved.
+        """
+        if self._is_json:
+            return self.value_bytes(self._converter.from_datum(datum))
+        prefix = self._prefix if self._resolved else self._resolve()
+        body = self._encode(self._avro, datum, "value")
+        return body if prefix is None else prefix + body
+
+    def key_bytes(self, value: Any) -> bytes | None:
+        """Serialize an explicit key with the model's ``key_serializer`` (``None`` → no key).
+
+        Raises:
+            SerializationError: the value does not fit the key serializer (names the model).
+            SchemaRegistryError: an Avro key schema could not be registered.
+        """
+        return self._key(value, f"{self._name} key")
+
+    def key_of(self, obj: M) -> bytes | None:
+        """Return the key of ``obj`` from ``key_field``, or ``None`` when no key field is set.
+
+        Raises:
+            SerializationError: the field's value does not fit the key serializer.
+        """
+        field = self.settings.key_field
+        if field is None:
+            return None
+        return self._key(getattr(obj, field), f"{self._name}.{field}")
+
+    def decode(self, data: bytes) -> M:
+        """Decode a Kafka value written for this model (framed or not, per configuration).
+
+        Framed values are decoded with the writer's schema (fetched by id, cached) resolved
+        to this model's schema, so older and newer compatible versions both read.
+
+        Raises:
+            DeserializationError: the bytes are not a valid value of this model.
+            SchemaRegistryError: the writer's schema could not be fetched.
+        """
+        if self._is_json:
+            try:
+                return self.model.model_validate_json(data)
+            except ValidationError as exc:
+                raise DeserializationError(
+                    f"JSON value does not validate as {self._name}: {exc}", model=self._name
+                ) from None
+        writer: Any = None
+        body = data
+        if self._framed:
+            schema_id, body = unframe(data)
+            if schema_id != self._schema_id:
+                writer_schema = self._require_registry("decode").get_schema(schema_id)
+                if canonical_json(writer_schema) != self._canonical:
+                    writer = writer_schema
+        try:
+            datum = self._avro.decode(body, writer_schema=writer)
+        except FlowODMError:
+            raise
+        except Exception as exc:
+            raise DeserializationError(
+                f"bytes are not a valid Avro {self._name} value: {type(exc).__name__}: {exc}",
+                model=self._name,
+            ) from None
+        return self._converter.from_datum(datum)
+
+    def __repr__(self) -> str:
+        state = self._schema_id if self._resolved else "unresolved"
+        return f"ModelCodec({self._name}, framed={self._framed}, schema_id={state})"
+
+    def _resolve(self) -> bytes | None:
+        """Resolve the schema id once (register or look up) and return the frame prefix."""
+        with self._lock:
+            if self._resolved:
+                return self._prefix
+            registry = self._registry
+            if registry is None:  # pragma: no cover - _framed implies a registry
+                raise ConfigurationError(f"{self._name}: no Schema Registry configured")
+            subject = self.subject
+            if self.settings.auto_register:
+                schema_id = registry.register(subject, self.schema)
+            else:
+                schema_id = registry.lookup(subject, self.schema)
+            self._schema_id, self._prefix = schema_id, frame_prefix(schema_id)
+            self._resolved = True
+            return self._prefix
+
+    def _key(self, value: Any, where: str) -> bytes | None:
+        name = self.settings.key_serializer
+        if name != "avro" or value is None:
+            return serialize_key(name, value, where=where)
+        schema, datum = avro_key(value, where=where)
+        codec, prefix = self._key_codec(schema)
+        return prefix + self._encode(codec, datum, where)
+
+    def _key_codec(self, schema: dict[str, Any]) -> tuple[AvroCodec, bytes]:
+        """Return the Avro codec and frame prefix of a primitive key schema (registered once)."""
+        key = canonical_json(schema)
+        found = self._key_codecs.get(key)
+        if found is None:
+            prefix = b""
+            if self.settings.confluent_wire_format and self._registry is not None:
+                subject = topic_subject(self.topic, "", True)
+                prefix = frame_prefix(self._registry.register(subject, schema))
+            else:
+                self._warn_unframed()
+            found = (AvroCodec(schema), prefix)
+            self._key_codecs[key] = found
+        return found
+
+    def _encode(self, codec: AvroCodec, datum: Any, what: str) -> bytes:
+        if not self._framed and not self._warned:
+            self._warn_unframed()
+        try:
+            return codec.encode(datum)
+        except FlowODMError:
+            raise
+        except Exception as exc:
+            raise SerializationError(
+                f"{self._name}: cannot Avro-encode the {what}: {type(exc).__name__}: {exc}",
+                model=self._name,
+            ) from None
+
+    def _warn_unframed(self) -> None:
+        """Log once when the model asks for the wire format but no registry is configured."""
+        wanted = self.settings.confluent_wire_format and not self._is_json
+        if self._warned or not wanted or self._registry is not None:
+            self._warned = True
+            return
+        self._warned = True
+        logger.warning(
+            "%s: no Schema Registry is configured, so values are written as plain Avro "
+            "without the Confluent header and most consumers (Confluent deserializers, Kafka "
+            "UIs) cannot read them. Pass schema_registry_url to connect(), or set "
+            "confluent_wire_format = False in %s.Settings to write plain Avro on purpose.",
+            self._name,
+            self._name,
+        )
+
+    def _require_registry(self, action: str) -> RegistryAdapter:
+        if self._registry is None:
+            raise ConfigurationError(
+                f"{self._name}: cannot {action} without a Schema Registry; pass "
+                "schema_registry_url to flowodm.connect() or set SCHEMA_REGISTRY_URL"
+            )
+        return self._registry
+
+    def _full_name(self) -> str:
+        namespace = self.schema.get("namespace")
+        name = str(self.schema.get("name", self._name))
+        return name if "." in name or not namespace else f"{namespace}.{name}"
+
+
+def _read_schema_file(model_name: str, path: Path) -> dict[str, Any]:
+    """Read ``schema_path`` once; a missing or non-JSON file is a settings error."""
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SettingsError(
+            f"{model_name}.Settings.schema_path: cannot read an Avro schema from {str(path)!r}: "
+            f"{exc}",
+            model=model_name,
+            option="schema_path",
+        ) from None
+    if not isinstance(schema, dict) or schema.get("type") != "record":
+        raise SettingsError(
+            f"{model_name}.Settings.schema_path: {str(path)!r} does not hold an Avro record "
+            'schema (a JSON object with "type": "record")',
+            model=model_name,
+            option="schema_path",
+        )
+    return schema

@@ -1,0 +1,285 @@
+"""The one boundary to the Schema Registry: confluent's client with timeouts and wrapped errors.
+
+Contract (used by ``Connection.registry`` and the model codec):
+
+- ``RegistryAdapter(url, *, config, timeout)`` builds confluent's ``SchemaRegistryClient`` with
+  ``timeout`` (seconds per HTTP attempt) and ``max.retries=1`` unless ``config`` says otherwise,
+  so an unreachable or silent registry fails in seconds, not never (confluent's default client
+  has no timeout). Unknown client properties raise ``ConfigurationError`` at construction.
+- ``register(subject, schema) -> int``, ``lookup(subject, schema) -> int`` (for
+  ``auto_register=False``) and ``get_schema(schema_id)`` are cached in this adapter, keyed by
+  (subject, canonical schema) and by id, so one adapter (one registry URL) asks once.
+- Every failure, HTTP or network, raises ``flowodm.exceptions.SchemaRegistryError`` with
+  ``url`` (credentials stripped), ``subject``, ``http_status`` and ``error_code``, a message that
+  says what to do, and no secret in it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import threading
+from collections.abc import Callable, Mapping
+from types import ModuleType
+from typing import Any, TypeVar
+
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError as _ConfluentRegistryError
+
+from flowodm.config import safe_url, scrub, secrets_in_config, secrets_in_url
+from flowodm.exceptions import ConfigurationError, SchemaRegistryError
+
+__all__ = ["DEFAULT_CLIENT_SETTINGS", "AvroSchema", "RegistryAdapter", "canonical_json"]
+
+AvroSchema = dict[str, Any] | list[Any] | str
+_T = TypeVar("_T")
+
+# Client settings applied under the caller's config: one retry with a short back-off, so a
+# refused connection fails in well under a second and a black-holed one in about 2 x timeout.
+DEFAULT_CLIENT_SETTINGS: dict[str, Any] = {
+    "max.retries": 1,
+    "retries.wait.ms": 100,
+    "retries.max.wait.ms": 1000,
+}
+
+
+def _http_modules() -> list[ModuleType]:
+    """The HTTP libraries confluent's client may use: ``httpx2`` when installed, else ``httpx``.
+
+    confluent-kafka >= 2.16 prefers ``httpx2`` (a separate package with its own exception
+    classes); catching both families keeps the wrapping right whichever one it picked.
+    """
+    found = []
+    for name in ("httpx2", "httpx"):
+        try:
+            found.append(importlib.import_module(name))
+        except ImportError:
+            continue
+    return found
+
+
+_TIMEOUT_ERRORS: tuple[type[Exception], ...] = tuple(
+    module.TimeoutException for module in _http_modules()
+)
+_TRANSPORT_ERRORS: tuple[type[Exception], ...] = tuple(
+    module.HTTPError for module in _http_modules()
+)
+
+# Confluent Schema Registry error codes (see its API reference).
+_SUBJECT_NOT_FOUND = 40401
+_VERSION_NOT_FOUND = 40402
+_SCHEMA_NOT_FOUND = 40403
+_INVALID_SCHEMA = 42201
+
+
+def canonical_json(schema: AvroSchema) -> str:
+    """Return a stable JSON text of ``schema`` (sorted keys, no spaces), used as a cache key."""
+    return json.dumps(schema, sort_keys=True, separators=(",", ":"))
+
+
+class RegistryAdapter:
+    """A Schema Registry client that fails fast, caches, and raises FlowODM's errors.
+
+    Example:
+        >>> adapter = RegistryAdapter("http://127.0.0.1:8081", config={}, timeout=3.0)
+        >>> schema_id = adapter.register("orders-value", {"type": "record", ...})  # doctest: +SKIP
+    """
+
+    def __init__(
+        self, url: str, *, config: Mapping[str, Any] | None = None, timeout: float = 3.0
+    ) -> None:
+        """Create the client; no request is made yet.
+
+        Args:
+            url: Registry URL (or comma-separated URLs); may embed ``user:password@``.
+            config: Extra confluent client properties (``basic.auth.user.info``,
+                ``ssl.ca.location``, ``max.retries`` …); they override FlowODM's defaults.
+            timeout: Seconds each HTTP attempt may take.
+
+        Raises:
+            ConfigurationError: ``config`` holds an unknown or invalid property.
+        """
+        extra = dict(config or {})
+        if "url" in extra:
+            raise ConfigurationError(
+                "schema_registry_config must not contain 'url'; pass schema_registry_url instead"
+            )
+        settings = {"url": url, "timeout": timeout, **DEFAULT_CLIENT_SETTINGS, **extra}
+        self._url = safe_url(url)
+        self._timeout = float(settings["timeout"])
+        self._retries = int(settings["max.retries"])
+        self._secrets = secrets_in_url(url) + secrets_in_config(extra)
+        try:
+            self._client = SchemaRegistryClient(settings)
+        except (ValueError, TypeError) as exc:
+            raise ConfigurationError(
+                f"invalid Schema Registry client settings for {self._url}: "
+                f"{scrub(str(exc), self._secrets)}"
+            ) from None
+        self._ids: dict[tuple[str, str], int] = {}
+        self._schemas: dict[int, AvroSchema] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        """The registry URL without embedded credentials."""
+        return self._url
+
+    @property
+    def client(self) -> SchemaRegistryClient:
+        """The underlying confluent client (for the few calls this adapter does not wrap)."""
+        return self._client
+
+    def register(self, subject: str, schema: AvroSchema) -> int:
+        """Register ``schema`` under ``subject`` (idempotent) and return its id.
+
+        Raises:
+            SchemaRegistryError: the registry refused (e.g. incompatible) or was unreachable.
+        """
+        key = (subject, canonical_json(schema))
+        if key in self._ids:
+            return self._ids[key]
+        schema_id = self._call(
+            "register the schema",
+            subject,
+            lambda: self._client.register_schema(subject, _to_schema(schema)),
+        )
+        with self._lock:
+            self._ids[key] = schema_id
+        return schema_id
+
+    def lookup(self, subject: str, schema: AvroSchema) -> int:
+        """Return the id of ``schema`` already registered under ``subject``, without registering.
+
+        Raises:
+            SchemaRegistryError: the subject or schema is not registered, or the registry failed.
+        """
+        key = (subject, canonical_json(schema))
+        if key in self._ids:
+            return self._ids[key]
+        registered = self._call(
+            "look up the schema",
+            subject,
+            lambda: self._client.lookup_schema(subject, _to_schema(schema)),
+        )
+        if registered.schema_id is None:
+            raise self._error("look up the schema", subject, "the answer has no id", _ODD_ANSWER)
+        schema_id = int(registered.schema_id)
+        with self._lock:
+            self._ids[key] = schema_id
+        return schema_id
+
+    def get_schema(self, schema_id: int) -> AvroSchema:
+        """Return the Avro schema with ``schema_id`` as parsed JSON (cached).
+
+        Raises:
+            SchemaRegistryError: no such id, not an Avro schema, or the registry failed.
+        """
+        if schema_id in self._schemas:
+            return self._schemas[schema_id]
+        fetched = self._call(
+            f"fetch schema id {schema_id}", None, lambda: self._client.get_schema(schema_id)
+        )
+        if (fetched.schema_type or "AVRO") != "AVRO":
+            raise SchemaRegistryError(
+                f"Schema Registry {self._url}: schema id {schema_id} is a "
+                f"{fetched.schema_type} schema, not Avro; FlowODM reads Avro values only",
+                url=self._url,
+            )
+        if fetched.schema_str is None:
+            raise self._error(f"fetch schema id {schema_id}", None, "no schema text", _ODD_ANSWER)
+        parsed: AvroSchema = json.loads(fetched.schema_str)
+        with self._lock:
+            self._schemas[schema_id] = parsed
+        return parsed
+
+    def close(self) -> None:
+        """Close the HTTP session; the adapter is unusable afterwards."""
+        self._client.close()
+
+    def __repr__(self) -> str:
+        return f"RegistryAdapter(url={self._url!r}, timeout={self._timeout})"
+
+    def _call(self, action: str, subject: str | None, request: Callable[[], _T]) -> _T:
+        """Run one client request and translate every failure into our error."""
+        try:
+            return request()
+        except _ConfluentRegistryError as exc:
+            raise self._http_error(action, subject, exc) from None
+        except _TIMEOUT_ERRORS as exc:
+            detail = (
+                f"no answer within {self._timeout:g} s per attempt "
+                f"({self._retries + 1} attempts; {type(exc).__name__})"
+            )
+            raise self._error(action, subject, detail, _UNREACHABLE_HINT) from None
+        except _TRANSPORT_ERRORS as exc:
+            detail = f"{type(exc).__name__}: {exc}"
+            raise self._error(action, subject, detail, _UNREACHABLE_HINT) from None
+        except (ValueError, KeyError) as exc:
+            # A 2xx answer that is not the registry's JSON: wrong URL (a web page) or a proxy.
+            detail = f"unexpected response ({type(exc).__name__}: {exc})"
+            raise self._error(action, subject, detail, _ODD_ANSWER) from None
+
+    def _http_error(
+        self, action: str, subject: str | None, exc: _ConfluentRegistryError
+    ) -> SchemaRegistryError:
+        status, code = exc.http_status_code, exc.error_code
+        detail = f"HTTP {status}, error code {code}: {exc.error_message}"
+        if code in (_SUBJECT_NOT_FOUND, _SCHEMA_NOT_FOUND, _VERSION_NOT_FOUND) and subject:
+            hint = (
+                "the schema is not registered under this subject; register it first "
+                "(Model.register_schema()) or set auto_register = True in the model's Settings"
+            )
+        elif code == _SCHEMA_NOT_FOUND:
+            hint = "the message was written with a schema this registry does not have"
+        elif status == 409:
+            hint = (
+                "the schema is incompatible with the versions already registered under this "
+                "subject; make the change compatible (e.g. give new fields a default) or "
+                "change the subject's compatibility level"
+            )
+        elif code == _INVALID_SCHEMA or status == 422:
+            hint = "the registry rejected the schema as invalid Avro"
+        elif status in (401, 403):
+            hint = (
+                "authentication failed; check schema_registry_basic_auth_user_info or "
+                "schema_registry_api_key/schema_registry_api_secret"
+            )
+        elif status is not None and status >= 500:
+            hint = "the registry failed internally; retry later or check its logs"
+        else:
+            hint = "check the subject and the registry's answer above"
+        return self._error(action, subject, detail, hint, http_status=status, error_code=code)
+
+    def _error(
+        self,
+        action: str,
+        subject: str | None,
+        detail: str,
+        hint: str,
+        *,
+        http_status: int | None = None,
+        error_code: int | None = None,
+    ) -> SchemaRegistryError:
+        where = f" for subject {subject!r}" if subject else ""
+        message = f"Schema Registry {self._url}: could not {action}{where}: {detail}. Fix: {hint}"
+        return SchemaRegistryError(
+            scrub(message, self._secrets),
+            url=self._url,
+            subject=subject,
+            http_status=http_status,
+            error_code=error_code,
+        )
+
+
+_UNREACHABLE_HINT = (
+    "check schema_registry_url and that the registry is running and reachable; "
+    "raise registry_timeout in connect() for a slow registry"
+)
+
+
+_ODD_ANSWER = "check that schema_registry_url points at a Confluent-compatible Schema Registry"
+
+
+def _to_schema(schema: AvroSchema) -> Schema:
+    return Schema(json.dumps(schema), "AVRO")

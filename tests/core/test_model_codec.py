@@ -1,0 +1,412 @@
+"""``ModelCodec``: schema, registry id (resolved once), wire format, keys and decoding."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import struct
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+import pytest
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroDeserializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+from pydantic import BaseModel
+
+from flowodm.connection import connect, disconnect
+from flowodm.exceptions import (
+    ConfigurationError,
+    DeserializationError,
+    SchemaRegistryError,
+    SerializationError,
+    SettingsError,
+)
+from flowodm.sandbox import Sandbox
+from flowodm.serde.avro import AvroCodec
+from flowodm.serde.model_codec import ModelCodec, get_model_codec
+from flowodm.serde.registry import RegistryAdapter
+from tests.core.registry_spy import RequestLog
+
+
+@dataclass
+class Host:
+    """The smallest thing ``get_model_codec`` accepts as a connection."""
+
+    registry: RegistryAdapter | None = None
+
+
+class Status(str, Enum):  # noqa: UP042 - the (str, Enum) idiom users write
+    NEW = "new"
+    PAID = "paid"
+
+
+def _topic() -> str:
+    return f"codec-{uuid.uuid4().hex[:12]}"
+
+
+def _order_model(topic: str, **options: object) -> type[BaseModel]:
+    settings = type("Settings", (), {"topic": topic, "key_field": "order_id", **options})
+
+    class OrderEvent(BaseModel):
+        Settings = settings
+
+        order_id: str
+        amount: float
+        status: Status = Status.NEW
+
+    return OrderEvent
+
+
+@pytest.fixture
+def adapter(sandbox: Sandbox) -> Iterator[RegistryAdapter]:
+    registry = RegistryAdapter(sandbox.schema_registry_url, config={}, timeout=5.0)
+    yield registry
+    registry.close()
+
+
+# ----------------------------------------------------------------------------- no registry
+
+
+def test_without_registry_values_are_plain_avro_and_a_warning_is_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    model = _order_model(_topic())
+    codec = get_model_codec(model, Host())
+    order = model(order_id="ORD-1", amount=9.5, status=Status.PAID)
+
+    with caplog.at_level(logging.WARNING, logger="flowodm.serde"):
+        data = codec.value_bytes(order)
+        codec.value_bytes(order)
+
+    assert codec.schema_id is None
+    assert not codec.framed
+    assert data == AvroCodec(codec.schema).encode(
+        {"order_id": "ORD-1", "amount": 9.5, "status": "paid"}
+    )
+    assert codec.decode(data) == order
+    warnings = [r.getMessage() for r in caplog.records if r.name == "flowodm.serde"]
+    assert len(warnings) == 1
+    assert "OrderEvent" in warnings[0]
+    assert "confluent_wire_format = False" in warnings[0]
+
+
+def test_wire_format_off_means_no_warning(caplog: pytest.LogCaptureFixture) -> None:
+    model = _order_model(_topic(), confluent_wire_format=False)
+    codec = get_model_codec(model, Host())
+
+    with caplog.at_level(logging.WARNING, logger="flowodm.serde"):
+        codec.value_bytes(model(order_id="a", amount=1.0))
+
+    assert not [r for r in caplog.records if r.name == "flowodm.serde"]
+
+
+def test_raw_body_starting_with_zero_is_not_mistaken_for_a_header() -> None:
+    # Upstream W1: header sniffing ate 5 bytes of raw payloads that began with 0x00.
+    class Flag(BaseModel):
+        class Settings:
+            topic = "flags"
+            confluent_wire_format = False
+
+        count: int
+        name: str
+
+    codec = get_model_codec(Flag, Host())
+    data = codec.value_bytes(Flag(count=0, name="zero-first"))
+
+    assert data[0] == 0
+    assert codec.decode(data) == Flag(count=0, name="zero-first")
+
+
+def test_codec_is_cached_per_connection_and_class() -> None:
+    model = _order_model(_topic())
+    first, second = Host(), Host()
+
+    assert get_model_codec(model, first) is get_model_codec(model, first)
+    assert get_model_codec(model, first) is not get_model_codec(model, second)
+
+
+def test_current_connection_is_the_default(sandbox: Sandbox) -> None:
+    model = _order_model(_topic())
+    try:
+        connect(sandbox.bootstrap_servers)
+        codec = get_model_codec(model)
+        assert codec is get_model_codec(model)
+        connect(sandbox.bootstrap_servers)
+        assert get_model_codec(model) is not codec
+    finally:
+        disconnect(timeout=0)
+
+
+def test_no_connection_at_all_is_a_configuration_error() -> None:
+    disconnect(timeout=0)
+
+    with pytest.raises(ConfigurationError, match="KAFKA_BOOTSTRAP_SERVERS"):
+        get_model_codec(_order_model(_topic()))
+
+
+def test_keys_from_key_field_and_explicit_keys() -> None:
+    model = _order_model(_topic())
+    codec = get_model_codec(model, Host())
+
+    assert codec.key_of(model(order_id="ORD-7", amount=1.0)) == b"ORD-7"
+    assert codec.key_bytes(Status.PAID) == b"paid"
+    assert codec.key_bytes(None) is None
+
+
+def test_no_key_field_means_no_key() -> None:
+    class Unkeyed(BaseModel):
+        class Settings:
+            topic = "unkeyed"
+
+        x: int
+
+    assert get_model_codec(Unkeyed, Host()).key_of(Unkeyed(x=1)) is None
+
+
+def test_key_errors_name_model_and_field() -> None:
+    model = _order_model(_topic(), key_serializer="bytes")
+    codec = get_model_codec(model, Host())
+
+    with pytest.raises(SerializationError, match=r"OrderEvent\.order_id: key_serializer 'bytes'"):
+        codec.key_of(model(order_id="ORD-7", amount=1.0))
+
+
+def test_json_keys_and_values() -> None:
+    model = _order_model(_topic(), key_serializer="json", value_serializer="json")
+    codec = get_model_codec(model, Host())
+    order = model(order_id="ORD-1", amount=2.5)
+
+    value = codec.value_bytes(order)
+
+    assert value == b'{"order_id":"ORD-1","amount":2.5,"status":"new"}'
+    assert codec.key_of(order) == b'"ORD-1"'
+    assert codec.decode(value) == order
+    assert codec.datum_bytes({"order_id": "ORD-1", "amount": 2.5, "status": "new"}) == value
+    with pytest.raises(DeserializationError, match="does not validate as OrderEvent"):
+        codec.decode(b'{"order_id": 1}')
+
+
+def test_datum_bytes_matches_value_bytes() -> None:
+    model = _order_model(_topic())
+    codec = get_model_codec(model, Host())
+    order = model(order_id="ORD-1", amount=2.5, status=Status.PAID)
+
+    datum = {"order_id": "ORD-1", "amount": 2.5, "status": "paid"}
+
+    assert codec.datum_bytes(datum) == codec.value_bytes(order)
+
+
+def test_value_bytes_refuses_another_class() -> None:
+    model = _order_model(_topic())
+
+    class Other(BaseModel):
+        x: int
+
+    with pytest.raises(SerializationError, match="OrderEvent codec cannot serialize a Other"):
+        get_model_codec(model, Host()).value_bytes(Other(x=1))  # type: ignore[arg-type]
+
+
+def test_garbage_is_a_deserialization_error() -> None:
+    codec = get_model_codec(_order_model(_topic()), Host())
+
+    with pytest.raises(DeserializationError):
+        codec.decode(b"\xff\xff\xff")
+
+
+def test_subjects_per_strategy() -> None:
+    topic = _topic()
+
+    def subject(**options: object) -> str:
+        return get_model_codec(_order_model(topic, **options), Host()).subject
+
+    assert subject() == f"{topic}-value"
+    assert subject(namespace="shop", subject_name_strategy="record") == "shop.OrderEvent"
+    assert subject(namespace="shop", subject_name_strategy="topic_record") == (
+        f"{topic}-shop.OrderEvent"
+    )
+    assert subject(record_name="Order", subject_name_strategy="record") == "Order"
+    assert subject(schema_subject="explicit") == "explicit"
+
+
+def test_missing_topic_is_a_settings_error_on_use() -> None:
+    class NoTopic(BaseModel):
+        x: int
+
+    codec = get_model_codec(NoTopic, Host())
+
+    with pytest.raises(SettingsError, match="NoTopic has no topic"):
+        _ = codec.topic
+    with pytest.raises(SettingsError, match="NoTopic has no topic"):
+        _ = codec.subject
+
+
+def test_schema_path_is_used_and_read_once(tmp_path: Path) -> None:
+    avsc = tmp_path / "order.avsc"
+    avsc.write_text(
+        '{"type": "record", "name": "Order", "namespace": "legacy", "doc": "from file",'
+        ' "fields": [{"name": "order_id", "type": "string"}, {"name": "amount", "type": "double"},'
+        ' {"name": "status", "type": {"type": "enum", "name": "Status",'
+        ' "symbols": ["new", "paid"]}, "default": "new"}]}'
+    )
+    model = _order_model(_topic(), schema_path=avsc)
+    codec = get_model_codec(model, Host())
+    avsc.unlink()  # read once: the codec never opens it again
+
+    order = model(order_id="ORD-1", amount=1.0)
+
+    assert codec.schema["doc"] == "from file"
+    assert codec.decode(codec.value_bytes(order)) == order
+
+
+def test_unreadable_schema_path_is_a_settings_error(tmp_path: Path) -> None:
+    avsc = tmp_path / "broken.avsc"
+    avsc.write_text("{not json")
+
+    with pytest.raises(SettingsError, match="cannot read an Avro schema") as info:
+        get_model_codec(_order_model(_topic(), schema_path=avsc), Host())
+    assert info.value.option == "schema_path"
+
+
+def test_register_without_registry_says_how_to_configure_one() -> None:
+    codec = get_model_codec(_order_model(_topic()), Host())
+
+    with pytest.raises(ConfigurationError, match="schema_registry_url"):
+        codec.register()
+
+
+@pytest.mark.timeout(20)
+def test_unreachable_registry_surfaces_as_our_error_on_first_value() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    model = _order_model(_topic())
+    codec = get_model_codec(model, Host(RegistryAdapter(url, timeout=1.0)))
+
+    with pytest.raises(SchemaRegistryError) as info:
+        codec.value_bytes(model(order_id="a", amount=1.0))
+
+    assert info.value.subject == codec.subject
+    assert info.value.url == url
+
+
+# ------------------------------------------------------------------------ with a registry
+
+
+@pytest.mark.integration
+def test_wire_format_and_one_registration_for_many_values(adapter: RegistryAdapter) -> None:
+    model = _order_model(_topic())
+    log = RequestLog(adapter)
+    codec = get_model_codec(model, Host(adapter))
+    orders = [model(order_id=f"ORD-{i}", amount=float(i)) for i in range(50)]
+
+    values = [codec.value_bytes(order) for order in orders]
+
+    assert log.requests == [f"POST /subjects/{codec.subject}/versions"]
+    schema_id = codec.schema_id
+    assert isinstance(schema_id, int)
+    body = AvroCodec(codec.schema).encode({"order_id": "ORD-3", "amount": 3.0, "status": "new"})
+    assert values[3] == b"\x00" + struct.pack(">I", schema_id) + body
+    assert [codec.decode(v) for v in values] == orders
+    assert log.requests == [f"POST /subjects/{codec.subject}/versions"]
+
+
+@pytest.mark.integration
+def test_confluent_avro_deserializer_reads_our_values_and_keys(
+    adapter: RegistryAdapter, registry_client: SchemaRegistryClient
+) -> None:
+    topic = _topic()
+    model = _order_model(topic, key_serializer="avro")
+    codec = get_model_codec(model, Host(adapter))
+    order = model(order_id="ORD-42", amount=12.25, status=Status.PAID)
+
+    value = codec.value_bytes(order)
+    key = codec.key_of(order)
+
+    value_reader = AvroDeserializer(registry_client)
+    key_reader = AvroDeserializer(registry_client)
+    decoded = value_reader(value, SerializationContext(topic, MessageField.VALUE))
+    decoded_key = key_reader(key, SerializationContext(topic, MessageField.KEY))
+    assert decoded == {"order_id": "ORD-42", "amount": 12.25, "status": "paid"}
+    assert decoded_key == "ORD-42"
+    assert registry_client.get_latest_version(f"{topic}-key").schema.schema_str == '"string"'
+
+
+@pytest.mark.integration
+def test_wire_format_off_with_registry_writes_plain_body_without_requests(
+    adapter: RegistryAdapter,
+) -> None:
+    model = _order_model(_topic(), confluent_wire_format=False)
+    log = RequestLog(adapter)
+    codec = get_model_codec(model, Host(adapter))
+    order = model(order_id="a", amount=1.0)
+
+    value = codec.value_bytes(order)
+
+    assert codec.schema_id is None
+    assert value == AvroCodec(codec.schema).encode(
+        {"order_id": "a", "amount": 1.0, "status": "new"}
+    )
+    assert log.requests == []
+    assert codec.decode(value) == order
+
+
+@pytest.mark.integration
+def test_auto_register_off_looks_up_and_explains_a_missing_schema(
+    adapter: RegistryAdapter,
+) -> None:
+    topic = _topic()
+    lookup_only = get_model_codec(_order_model(topic, auto_register=False), Host(adapter))
+
+    with pytest.raises(SchemaRegistryError, match="auto_register = True") as info:
+        _ = lookup_only.schema_id
+    assert info.value.subject == f"{topic}-value"
+
+    registered_id = lookup_only.register()
+    other = get_model_codec(_order_model(topic, auto_register=False), Host(adapter))
+    log = RequestLog(adapter)
+    assert other.schema_id == registered_id
+    assert not log.matching("POST", "/versions")
+
+
+@pytest.mark.integration
+def test_decode_resolves_the_writer_schema_both_ways(adapter: RegistryAdapter) -> None:
+    topic = _topic()
+
+    class V1(BaseModel):
+        class Settings:
+            pass
+
+        order_id: str
+        amount: float
+
+    class V2(BaseModel):
+        class Settings:
+            pass
+
+        order_id: str
+        amount: float
+        currency: str = "EUR"
+
+    settings = type("Settings", (), {"topic": topic, "record_name": "Order"})
+    V1.Settings = V2.Settings = settings  # type: ignore[misc]
+    v1 = get_model_codec(V1, Host(adapter))
+    v2 = get_model_codec(V2, Host(adapter))
+
+    old_bytes = v1.value_bytes(V1(order_id="a", amount=1.0))
+    new_bytes = v2.value_bytes(V2(order_id="b", amount=2.0, currency="USD"))
+
+    assert v1.schema_id != v2.schema_id
+    assert v2.decode(old_bytes) == V2(order_id="a", amount=1.0, currency="EUR")
+    assert v1.decode(new_bytes) == V1(order_id="b", amount=2.0)
+
+
+@pytest.mark.integration
+def test_framed_decode_of_unframed_bytes_is_a_clear_error(adapter: RegistryAdapter) -> None:
+    codec: ModelCodec[BaseModel] = get_model_codec(_order_model(_topic()), Host(adapter))
+
+    with pytest.raises(DeserializationError, match="Confluent magic byte"):
+        codec.decode(b"\x02abcdef")

@@ -1,0 +1,63 @@
+"""Helpers for the sandbox tests: private sandboxes that are always stopped, process lookup."""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from flowodm.sandbox import Sandbox, start, stop
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Pids of live (non-zombie) processes whose command line contains ``text``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if text in cmdline and state not in ("Z", "X"):
+            found.append(int(entry.name))
+    return found
+
+
+def pid_alive(pid: int) -> bool:
+    """Tell whether ``pid`` is a live process (a zombie awaiting its parent counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def failing_program(directory: Path, message: str, code: int = 1) -> Path:
+    """Write an executable that prints ``message`` to stderr and exits with ``code``."""
+    script = directory / "fake-broker"
+    script.write_text(f"#!/bin/sh\necho '{message}' >&2\nexit {code}\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return script
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    """A sandbox data directory whose sandbox (if any) is stopped after the test."""
+    path = tmp_path / "sandbox"
+    yield path
+    stop(path)
+    assert processes_mentioning(str(path)) == [], "a sandbox process outlived its test"
+
+
+@pytest.fixture
+def private_sandbox(data_dir: Path) -> Callable[..., Sandbox]:
+    """Start a sandbox of this test's own, on free ports unless told (stopped by ``data_dir``)."""
+
+    def factory(broker_port: int | None = 0, registry_port: int | None = 0) -> Sandbox:
+        return start(broker_port=broker_port, registry_port=registry_port, data_dir=data_dir)
+
+    return factory

@@ -1,0 +1,137 @@
+"""``flowodm sandbox …`` as a user runs it: a subprocess, its output and its exit code."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from flowodm.sandbox.ports import free_port
+from tests.sandbox.conftest import pid_alive, processes_mentioning
+
+pytestmark = pytest.mark.integration
+
+
+def flowodm(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flowodm", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def test_start_status_env_stop(data_dir: Path) -> None:
+    where = ("--data-dir", str(data_dir))
+    started = flowodm("sandbox", "start", "--broker-port", "0", "--registry-port", "0", *where)
+    assert started.returncode == 0, started.stderr
+    assert "FlowODM sandbox running" in started.stdout
+    assert "memory: topics and messages are lost when the broker stops" in started.stdout
+    assert re.search(r"ready in \d+\.\d s", started.stdout)
+
+    status = flowodm("sandbox", "status", *where)
+    assert status.returncode == 0
+    pids = [int(p) for p in re.findall(r"pid (\d+)", status.stdout)]
+    assert len(pids) == 2
+
+    env = flowodm("sandbox", "env", *where)
+    assert env.returncode == 0
+    shown = subprocess.run(
+        [
+            "bash",
+            "-c",
+            f'eval "{env.stdout}"; echo "$KAFKA_BOOTSTRAP_SERVERS $SCHEMA_REGISTRY_URL"',
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert shown[0].startswith("127.0.0.1:") and shown[1].startswith("http://127.0.0.1:")
+    assert httpx.get(shown[1] + "/", timeout=5, trust_env=False).json() == {}
+
+    again = flowodm("sandbox", "start", *where)
+    assert again.returncode == 0
+    assert "already running" in again.stdout
+    assert [int(p) for p in re.findall(r"pid (\d+)", again.stdout)] == pids
+
+    stopped = flowodm("sandbox", "stop", *where)
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout
+    assert processes_mentioning(str(data_dir)) == []
+    for pid in pids:
+        assert not pid_alive(pid), f"process {pid} still runs after stop"
+
+
+def test_status_and_env_fail_when_not_running(data_dir: Path) -> None:
+    status = flowodm("sandbox", "status", "--data-dir", str(data_dir))
+    assert status.returncode == 1
+    assert "not running" in status.stdout and "flowodm sandbox start" in status.stdout
+    env = flowodm("sandbox", "env", "--data-dir", str(data_dir))
+    assert env.returncode == 1
+    assert env.stdout == ""
+    assert env.stderr.startswith("flowodm: error: no FlowODM sandbox is running")
+    stop = flowodm("sandbox", "stop", "--data-dir", str(data_dir))
+    assert stop.returncode == 0 and "no FlowODM sandbox was running" in stop.stdout
+
+
+def test_a_failed_start_exits_1_without_traceback(data_dir: Path) -> None:
+    failed = flowodm(
+        "sandbox", "start", "--data-dir", str(data_dir), env={"FLOWODM_BROKER_BIN": "/nonexistent"}
+    )
+    assert failed.returncode == 1
+    assert "pip install 'flowodm[sandbox]'" in failed.stderr
+    assert "Traceback" not in failed.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("sandbox", "start", "--broker-port", "notaport"),
+        ("sandbox", "start", "--registry-port", "70000"),
+        ("sandbox", "bogus"),
+        ("sandbox",),
+    ],
+)
+def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
+    result = flowodm(*args)
+    assert result.returncode == 2
+    assert "usage:" in result.stderr
+
+
+def test_registry_subcommand_runs_the_registry_in_the_foreground(tmp_path: Path) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "flowodm",
+            "sandbox",
+            "registry",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == (
+            f"flowodm-registry listening on http://127.0.0.1:{port}"
+        )
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=5, trust_env=False).json() == {}
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+    finally:
+        process.kill()
+        process.communicate()
+    assert (tmp_path / "registry.sqlite3").exists()
