@@ -203,7 +203,9 @@ def report(rows: int, timings: Timings) -> None:
     raw, many = statistics.median(timings.raw), statistics.median(timings.many)
     ratio = statistics.median(m / r for m, r in zip(timings.many, timings.raw, strict=True))
     print(f"median raw confluent-kafka : {rows / raw:>9,.0f} msg/s ({raw / rows * 1e6:.2f} us/msg)")
-    print(f"median produce_many        : {rows / many:>9,.0f} msg/s ({many / rows * 1e6:.2f} us/msg)")
+    print(
+        f"median produce_many        : {rows / many:>9,.0f} msg/s ({many / rows * 1e6:.2f} us/msg)"
+    )
     print(f"produce_many / raw         : 1/{ratio:.2f} of raw throughput (target: better than 1/5)")
 
 

@@ -6,9 +6,11 @@ acknowledged is derived from the producer's queue length::
 
     delivered = enqueued - len(producer) - failures served
 
-and failures are mapped back to the caller's ``ref`` through a map from ``(key, value)`` bytes
-to refs. That map only holds the in-flight window: it is cleared whenever the queue drains to
-zero, and a drain is forced when it grows past ``max_tracked`` entries, so memory stays bounded.
+and a failure is mapped back to the caller's ``ref`` by its ``(key, value)`` bytes through the
+in-flight window (``flowodm._inflight``), which is indexed only when a failure arrives. The
+window is forgotten whenever the queue drains to zero, and a drain is forced when it holds more
+than ``max_tracked`` messages, so memory stays bounded. Producers are reused across senders
+(``flowodm._producer_pool``): an idempotent producer takes ~0.5 s to start.
 
 Why it is safe: the producer's ``message.timeout.ms`` is set from ``timeout``, so librdkafka
 reports every message within that time; if nothing completes for ``stall_timeout`` seconds the
@@ -16,132 +18,41 @@ sender purges what is outstanding and raises ``BulkDeliveryTimeoutError``, repor
 messages as "failed, may have been written". A producer that reports ``PRODUCER_FENCED`` or a
 fatal error (Tansu fences an idempotent producer after any timeout) is replaced by a new one.
 
-All callbacks run on the thread that calls ``send``/``poll``/``close``; the sender is not
-thread-safe and is meant to be used by one thread.
+Error callbacks and ``on_acked`` run on the thread that calls ``send``/``poll``/``close``; a
+sender is meant to be used by one thread.
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
 import time
-import weakref
-from collections.abc import Callable
-from typing import Any, Generic, Protocol, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+from flowodm._inflight import InflightWindow
+from flowodm._producer_pool import POOL, ProducerFactory, Route
 from flowodm.delivery import (
     BulkResult,
     FailedDelivery,
-    describe_error,
     is_producer_broken,
     may_have_been_written,
 )
 from flowodm.exceptions import BulkDeliveryTimeoutError, ProducerError
 
-__all__ = ["BulkSender", "ProducerFactory", "discard_pooled_producers"]
+__all__ = ["BulkSender", "Headers", "ProducerFactory"]
 
 RefT = TypeVar("RefT")
 
 Headers = dict[str, str | bytes | None] | list[tuple[str, str | bytes | None]]
 
-# Housekeeping (serve error reports, report progress, prune the map) runs every this many sends.
+# Housekeeping (serve error reports, report progress, prune the window) every this many sends.
 _MAINTAIN_EVERY = 1024
-# How long one wait step polls; short enough to notice progress and stalls promptly.
+# How long one wait step polls at most / at first: short enough to notice progress promptly.
 _POLL_STEP = 0.05
+_FIRST_STEP = 0.001
 # After a stall, how long to wait for the purge reports of outstanding messages.
 _PURGE_WAIT = 5.0
-
-
-class ProducerFactory(Protocol):
-    """What ``BulkSender`` needs from a connection: a fresh producer with extra settings."""
-
-    def new_producer(self, extra: dict[str, Any] | None = None) -> Producer:
-        """Return a new confluent ``Producer`` with the connection's settings plus ``extra``."""
-        ...
-
-
-_MISSING = object()
-# Idle producers kept per (connection, message timeout); more are created on demand.
-_POOL_SIZE = 2
-
-
-class _Route:
-    """A pooled producer's global error callback, pointed at the sender currently using it."""
-
-    __slots__ = ("sender",)
-
-    def __init__(self) -> None:
-        self.sender: BulkSender[Any] | None = None
-
-    def __call__(self, error: KafkaError, message: Message) -> None:
-        sender = self.sender
-        if sender is not None:
-            sender._on_error(error, message)
-
-
-class _ProducerPool:
-    """Idle bulk producers per connection, so each bulk send does not pay a producer's start.
-
-    An idempotent producer needs ~0.5 s before its first delivery (librdkafka waits on a timer
-    to acquire a producer id), which would dominate small ``produce_many`` calls.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._idle: weakref.WeakKeyDictionary[Any, dict[int, list[tuple[Producer, _Route]]]]
-        self._idle = weakref.WeakKeyDictionary()
-
-    def take(self, connection: ProducerFactory, timeout_ms: int) -> tuple[Producer, _Route]:
-        """Return an idle producer for ``connection``, or a new one."""
-        with self._lock:
-            try:
-                if getattr(connection, "closed", False):
-                    self._idle.pop(connection, None)
-                idle = self._idle.get(connection, {}).get(timeout_ms)
-            except TypeError:  # an unhashable or non-weakrefable connection: no pooling
-                idle = None
-            if idle:
-                return idle.pop()
-        route = _Route()
-        producer = connection.new_producer(
-            {
-                "delivery.report.only.error": True,
-                "on_delivery": route,
-                "message.timeout.ms": timeout_ms,
-            }
-        )
-        return producer, route
-
-    def give_back(
-        self, connection: ProducerFactory, timeout_ms: int, producer: Producer, route: _Route
-    ) -> None:
-        """Keep a drained, healthy producer for the next sender (up to ``_POOL_SIZE``)."""
-        with self._lock:
-            try:
-                idle = self._idle.setdefault(connection, {}).setdefault(timeout_ms, [])
-            except TypeError:
-                return
-            if len(idle) < _POOL_SIZE:
-                idle.append((producer, route))
-
-    def discard(self, connection: ProducerFactory) -> None:
-        """Drop every idle producer of ``connection`` (call when the connection closes)."""
-        with self._lock, contextlib.suppress(TypeError):
-            self._idle.pop(connection, None)
-
-
-_POOL = _ProducerPool()
-
-
-def discard_pooled_producers(connection: ProducerFactory) -> None:
-    """Drop the idle bulk producers kept for ``connection`` (its ``close()`` should call this)."""
-    _POOL.discard(connection)
-
-
-class _Refs(list[Any]):
-    """Refs of identical ``(key, value)`` messages in flight at the same time (rare)."""
 
 
 class BulkSender(Generic[RefT]):
@@ -155,9 +66,9 @@ class BulkSender(Generic[RefT]):
         stall_timeout: Seconds without a single completed delivery (while messages are
             outstanding) after which the sender gives up and raises.
         on_acked: Called with the number of NEWLY acknowledged messages whenever that number
-            grows (e.g. ``tqdm.update``); runs on the calling thread.
-        max_tracked: Bound on the failure-mapping window (exceeded by at most 25%); past it
-            ``send`` waits for the producer to drain before tracking more.
+            grows (e.g. a progress bar's ``update``); runs on the calling thread.
+        max_tracked: Messages kept in the in-flight window (exceeded by at most 25%, or by
+            one ``send_many`` batch); past it the sender waits for the producer to drain.
 
     Example::
 
@@ -179,7 +90,7 @@ class BulkSender(Generic[RefT]):
     ) -> None:
         if timeout <= 0 or stall_timeout <= 0:
             raise ValueError(
-                f"timeout and stall_timeout must be positive seconds "
+                "timeout and stall_timeout must be positive seconds "
                 f"(got timeout={timeout!r}, stall_timeout={stall_timeout!r})"
             )
         self.topic = topic
@@ -188,9 +99,8 @@ class BulkSender(Generic[RefT]):
         self._connection = connection
         self._on_acked = on_acked
         self._max_tracked = max_tracked
-        # Housekeeping often enough that the map never exceeds max_tracked by more than 25%.
         self._maintain_every = max(1, min(_MAINTAIN_EVERY, max_tracked // 4))
-        self._inflight: dict[tuple[Any, ...], Any] = {}
+        self._window = InflightWindow()
         self._failed: list[FailedDelivery[RefT]] = []
         self._enqueued = 0  # messages accepted by a producer's queue
         self._report_failures = 0  # failures served from delivery reports (part of _enqueued)
@@ -202,8 +112,10 @@ class BulkSender(Generic[RefT]):
         self._result: BulkResult[RefT] | None = None
         self._last_completed = 0
         self._last_progress = time.monotonic()
-        self._route = _Route()
-        self._producer: Producer | None = self._new_producer()
+        self._timeout_ms = max(1, round(timeout * 1000))
+        self._producer: Producer | None = None
+        self._route = Route()
+        self._take_producer()
 
     # ---------------------------------------------------------------- sending
 
@@ -225,21 +137,13 @@ class BulkSender(Generic[RefT]):
                 ``stall_timeout`` seconds (outstanding messages were purged and reported).
             ProducerError: the sender is closed, or librdkafka refused the arguments.
         """
-        producer = self._producer
-        if producer is None:
-            raise ProducerError(
-                "this BulkSender is closed; create a new one to send more", topic=self.topic
-            )
+        producer = self._require_open()
         try:
             if headers is None and partition is None:
                 producer.produce(self.topic, value, key)
             else:
                 producer.produce(
-                    self.topic,
-                    value,
-                    key,
-                    -1 if partition is None else partition,
-                    headers=headers,
+                    self.topic, value, key, -1 if partition is None else partition, headers=headers
                 )
         except BufferError:
             if not self._send_when_room(value, key, ref, headers, partition):
@@ -252,17 +156,78 @@ class BulkSender(Generic[RefT]):
                 f"cannot produce message {ref!r} to {self.topic!r}: {exc}", topic=self.topic
             ) from exc
         self._enqueued += 1
-        # An explicit partition is part of the identity, so identical payloads sent to
-        # different partitions are told apart when one of them fails.
-        pair: tuple[Any, ...] = (key, value) if partition is None else (key, value, partition)
-        inflight = self._inflight
-        if pair in inflight:
-            self._track_duplicate(pair, ref)
-        else:
-            inflight[pair] = ref
+        self._window.add(value, key, ref, partition)
         self._since_maintenance += 1
         if self._since_maintenance >= self._maintain_every:
             self._maintain()
+
+    def send_many(
+        self,
+        values: Sequence[bytes],
+        keys: Sequence[bytes | None] | None,
+        refs: Sequence[RefT],
+    ) -> None:
+        """Enqueue ``values[i]`` with key ``keys[i]`` (``None``: no keys) and ref ``refs[i]``.
+
+        The fast path for lists (``refs`` may be a ``range``): no per-message bookkeeping.
+        The sender keeps references to the three sequences until the messages are accounted
+        for, so do not modify them meanwhile. Same errors as ``send``.
+        """
+        if (keys is not None and len(keys) != len(values)) or len(refs) != len(values):
+            raise ValueError(
+                f"values, keys and refs must have the same length "
+                f"({len(values)}, {None if keys is None else len(keys)}, {len(refs)})"
+            )
+        position, total = 0, len(values)
+        while position < total:
+            stop = min(position + self._maintain_every, total)
+            position = self._send_run(values, keys, refs, position, stop)
+            self._maintain()
+
+    def _send_run(
+        self,
+        values: Sequence[bytes],
+        keys: Sequence[bytes | None] | None,
+        refs: Sequence[RefT],
+        start: int,
+        stop: int,
+    ) -> int:
+        """Produce ``values[start:stop]``; return where to go on (stops after a full queue).
+
+        The counters and the window are updated before anything that can raise, so a stall
+        raised while waiting for room accounts for every message sent so far.
+        """
+        produce = self._require_open().produce
+        topic = self.topic
+        skipped: set[int] = set()
+        for i in range(start, stop):
+            key = None if keys is None else keys[i]
+            try:
+                produce(topic, values[i], key)
+            except BufferError:
+                self._track_run(values, keys, refs, start, i, skipped)
+                if self._send_when_room(values[i], key, refs[i], None, None):
+                    self._enqueued += 1
+                    self._window.add(values[i], key, refs[i], None)
+                return i + 1
+            except KafkaException as exc:
+                self._record_rejected(refs[i], exc)
+                skipped.add(i - start)
+        self._track_run(values, keys, refs, start, stop, skipped)
+        return stop
+
+    def _track_run(
+        self,
+        values: Sequence[bytes],
+        keys: Sequence[bytes | None] | None,
+        refs: Sequence[RefT],
+        start: int,
+        stop: int,
+        skipped: set[int],
+    ) -> None:
+        self._enqueued += stop - start - len(skipped)
+        keys_run = None if keys is None else keys[start:stop]
+        self._window.add_many(values[start:stop], keys_run, refs[start:stop], skipped)
 
     def poll(self, timeout: float = 0.0) -> int:
         """Serve pending error reports, report progress, and return the acknowledged count."""
@@ -297,7 +262,7 @@ class BulkSender(Generic[RefT]):
 
     @property
     def delivered(self) -> int:
-        """Number of messages acknowledged so far (as of the last housekeeping)."""
+        """Number of messages acknowledged so far (as of the last served report)."""
         return self._acked()
 
     @property
@@ -305,44 +270,23 @@ class BulkSender(Generic[RefT]):
         """Failures recorded so far (a copy)."""
         return list(self._failed)
 
-    # ---------------------------------------------------------------- callbacks
+    # ---------------------------------------------------------------- reports
 
     def _on_error(self, error: KafkaError, message: Message) -> None:
         """Global delivery callback: only failures reach it (``delivery.report.only.error``)."""
         self._report_failures += 1
-        key, value = message.key(), message.value()
-        ref = self._untrack((key, value, message.partition()), (key, value))
+        ref = self._window.pop_ref(message.key(), message.value(), message.partition())
         maybe = True if self._stalled else may_have_been_written(error)
         self._failed.append(FailedDelivery(ref, error, maybe))
         if is_producer_broken(error):
             self._replace_producer = True
 
+    def _record_rejected(self, ref: RefT, exc: KafkaException) -> None:
+        """Record a message librdkafka refused synchronously (never enqueued)."""
+        error: KafkaError = exc.args[0]
+        self._failed.append(FailedDelivery(ref, error, may_have_been_written(error)))
+
     # ---------------------------------------------------------------- bookkeeping
-
-    def _track_duplicate(self, pair: tuple[Any, ...], ref: RefT) -> None:
-        existing = self._inflight[pair]
-        if isinstance(existing, _Refs):
-            existing.append(ref)
-        else:
-            self._inflight[pair] = _Refs((existing, ref))
-
-    def _untrack(self, *candidates: tuple[Any, ...]) -> Any:
-        """Pop the ref of a failed message; identical messages are interchangeable (FIFO)."""
-        inflight = self._inflight
-        for pair in candidates:
-            entry = inflight.get(pair, _MISSING)
-            if entry is _MISSING:
-                continue
-            if isinstance(entry, _Refs):
-                ref = entry.pop(0)
-                if len(entry) == 1:
-                    inflight[pair] = entry[0]
-                return ref
-            del inflight[pair]
-            return entry
-        # Cannot happen while the map is only pruned at an empty queue; ``None`` keeps the
-        # failure counted even if a caller passed a non-bytes value (msg.value() is bytes).
-        return None
 
     def _producers(self) -> list[Producer]:
         current = [self._producer] if self._producer is not None else []
@@ -362,21 +306,26 @@ class BulkSender(Generic[RefT]):
             self._retired = [old for old in self._retired if len(old)]
         if self._producer is not None:
             self._producer.poll(timeout)
+        if self._replace_producer and self._producer is not None:
+            # The old producer keeps routing to this sender: its queued messages still report
+            # (as failures) and must be accounted for.
+            self._retired.append(self._producer)
+            self._replace_producer = False
+            self._take_producer()
 
     def _maintain(self) -> None:
-        """Serve errors, swap a broken producer, report progress and bound the map."""
+        """Serve errors, report progress, and keep the in-flight window bounded."""
         self._since_maintenance = 0
         self._serve(0)
-        self._swap_broken_producer()
         outstanding = self._outstanding()
         self._note_progress(outstanding)
         if outstanding == 0:
-            self._inflight.clear()
-        elif len(self._inflight) >= self._max_tracked:
+            self._window.clear()
+        elif self._window.size >= self._max_tracked:
             self._drain()
 
     def _note_progress(self, outstanding: int) -> None:
-        """Report newly acknowledged messages and raise if nothing completed for too long."""
+        """Report newly acknowledged messages; raise if nothing completed for too long."""
         completed = self._enqueued - outstanding
         now = time.monotonic()
         if completed > self._last_completed or outstanding == 0:
@@ -390,15 +339,20 @@ class BulkSender(Generic[RefT]):
         self._acked_reported = max(self._acked_reported, acked)
 
     def _drain(self) -> None:
-        """Wait until no message is outstanding, then forget the in-flight map."""
+        """Wait until no message is outstanding, then forget the in-flight window."""
+        # With only error reports, poll() sleeps its whole timeout when all goes well, so
+        # start with short steps (a drained queue is noticed within a millisecond) and back
+        # off while nothing completes.
+        step = _FIRST_STEP
         while True:
-            self._serve(_POLL_STEP)
-            self._swap_broken_producer()
+            self._serve(step)
+            before = self._last_completed
             outstanding = self._outstanding()
             self._note_progress(outstanding)
             if outstanding == 0:
-                self._inflight.clear()
+                self._window.clear()
                 return
+            step = _FIRST_STEP if self._last_completed > before else min(step * 2, _POLL_STEP)
 
     def _send_when_room(
         self,
@@ -412,9 +366,7 @@ class BulkSender(Generic[RefT]):
         while True:
             self._serve(_POLL_STEP)
             self._note_progress(self._outstanding())
-            producer = self._producer
-            if producer is None:  # pragma: no cover - only _finish closes, and it raises
-                raise ProducerError("this BulkSender is closed", topic=self.topic)
+            producer = self._require_open()
             try:
                 producer.produce(
                     self.topic, value, key, -1 if partition is None else partition, headers=headers
@@ -425,11 +377,6 @@ class BulkSender(Generic[RefT]):
             except KafkaException as exc:
                 self._record_rejected(ref, exc)
                 return False
-
-    def _record_rejected(self, ref: RefT, exc: KafkaException) -> None:
-        """Record a message librdkafka refused synchronously (never enqueued, never written)."""
-        error: KafkaError = exc.args[0]
-        self._failed.append(FailedDelivery(ref, error, may_have_been_written(error)))
 
     # ---------------------------------------------------------------- giving up
 
@@ -442,8 +389,8 @@ class BulkSender(Generic[RefT]):
         raise BulkDeliveryTimeoutError(
             f"no delivery to {self.topic!r} completed for {self.stall_timeout:g} s with "
             f"{outstanding} messages outstanding (is the broker down or stalled?); "
-            f"{result.delivered} were acknowledged, {len(result.failed)} are reported failed, "
-            f"of which those not acknowledged may still have been written{extra}",
+            f"{result.delivered} were acknowledged and {len(result.failed)} failed, all of "
+            f"them reported as failed that were outstanding may still have been written{extra}",
             result=result,
             topic=self.topic,
         )
@@ -463,39 +410,28 @@ class BulkSender(Generic[RefT]):
             self._on_acked(result.delivered - self._acked_reported)
             self._acked_reported = result.delivered
         self._result = result
-        producer, route = self._producer, self._route
-        route.sender = None
-        # A drained, healthy producer goes back to the pool (an idempotent producer costs
-        # ~0.5 s to start); one that stalled, was purged or broke is dropped.
+        producer = self._producer
+        # A drained, healthy producer goes back to the pool; one that stalled, was purged or
+        # broke is dropped.
         healthy = not self._stalled and not self._replace_producer
         if producer is not None and healthy and len(producer) == 0:
-            _POOL.give_back(self._connection, self._producer_key(), producer, route)
+            POOL.give_back(self._connection, self._timeout_ms, producer, self._route)
+        self._route.target = None
         self._producer = None
         self._retired = []
-        self._inflight.clear()
+        self._window.clear()
         return result
 
-    def _require_open(self) -> None:
+    def _require_open(self) -> Producer:
         if self._producer is None:
-            raise ProducerError("this BulkSender is closed", topic=self.topic)
+            raise ProducerError(
+                "this BulkSender is closed; create a new one to send more", topic=self.topic
+            )
+        return self._producer
 
-    def _swap_broken_producer(self) -> None:
-        """Replace a producer that reported PRODUCER_FENCED or a fatal error; keep serving it."""
-        if self._replace_producer and self._producer is not None:
-            # The old producer keeps its route to this sender: its queued messages still
-            # report (as failures) and must be accounted for.
-            self._retired.append(self._producer)
-            self._producer = self._new_producer()
-            self._replace_producer = False
-
-    def _producer_key(self) -> int:
-        return max(1, round(self.timeout * 1000))
-
-    def _new_producer(self) -> Producer:
-        producer, route = _POOL.take(self._connection, self._producer_key())
-        route.sender = self
-        self._route = route
-        return producer
+    def _take_producer(self) -> None:
+        self._producer, self._route = POOL.take(self._connection, self._timeout_ms)
+        self._route.target = self._on_error
 
     def __repr__(self) -> str:
         state = "closed" if self._result is not None else "open"
@@ -503,10 +439,3 @@ class BulkSender(Generic[RefT]):
             f"BulkSender(topic={self.topic!r}, {state}, enqueued={self._enqueued}, "
             f"failed={len(self._failed)})"
         )
-
-
-def describe_failures(failed: list[FailedDelivery[Any]], limit: int = 5) -> str:
-    """Return ``ref: NAME: reason`` for up to ``limit`` failures, for error messages."""
-    shown = "; ".join(f"{f.ref!r}: {describe_error(f.kafka_error)}" for f in failed[:limit])
-    more = f"; and {len(failed) - limit} more" if len(failed) > limit else ""
-    return shown + more

@@ -9,7 +9,9 @@ Contract (used by ``producer.py``, the DataFrame kit, the CLI and the sandbox):
   connection; the old producer is flushed (at most ``REPLACE_FLUSH_TIMEOUT`` s) and closed.
 - ``get_connection()`` returns the current connection, building one from the environment the
   first time (``ConfigurationError`` with the fix when no bootstrap servers are configured).
-  ``get_producer()`` is ``get_connection().producer``. ``disconnect()`` closes the current one.
+  ``get_producer()`` is ``get_connection().producer``: a ``FlowProducer``, i.e. confluent's
+  ``Producer`` whose ``flush(timeout=None)`` returns the number of messages left.
+  ``disconnect()`` closes the current one.
 - ``Connection.producer`` is created lazily under a lock, together with a daemon poller thread
   that calls ``poll(0.1)`` so delivery callbacks run without anybody calling ``flush()``:
   ``produce_nowait(callback=…)`` callbacks and ``produce()``/``aproduce()`` completions run on
@@ -33,7 +35,7 @@ import re
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any, TypeAlias
+from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 
@@ -62,9 +64,6 @@ __all__ = [
 
 logger = logging.getLogger("flowodm.connection")
 
-#: The shared producer is confluent's own ``Producer``: ``flush(timeout)`` returns the number
-#: of messages still queued, ``len(producer)`` the number in flight.
-FlowProducer: TypeAlias = Producer
 
 REPLACE_FLUSH_TIMEOUT = 10.0
 EXIT_FLUSH_TIMEOUT = 10.0
@@ -78,6 +77,22 @@ _NO_SERVERS = (
 )
 
 
+class FlowProducer(Producer):
+    """confluent's ``Producer`` whose ``flush``/``poll`` also accept ``timeout=None`` (no limit).
+
+    Everything else is confluent's API unchanged: ``flush`` returns the number of messages
+    still queued, ``len(producer)`` the number in flight or queued.
+    """
+
+    def flush(self, timeout: float | None = None) -> int:
+        """Wait until queued messages are delivered (or failed); return how many are left."""
+        return super().flush(-1 if timeout is None else timeout)
+
+    def poll(self, timeout: float | None = None) -> int:
+        """Serve delivery callbacks for up to ``timeout`` seconds; return how many ran."""
+        return super().poll(-1 if timeout is None else timeout)
+
+
 class Connection:
     """One Kafka + Schema Registry configuration with its lazily created clients.
 
@@ -89,7 +104,7 @@ class Connection:
         """Wrap ``config``; no client is created until first use (or ``validate()``)."""
         self._config = config
         self._lock = threading.RLock()
-        self._producer: Producer | None = None
+        self._producer: FlowProducer | None = None
         self._poller: _Poller | None = None
         self._registry: RegistryAdapter | None = None
         self._registry_built = False
@@ -106,7 +121,7 @@ class Connection:
         return self._closed
 
     @property
-    def producer(self) -> Producer:
+    def producer(self) -> FlowProducer:
         """The shared producer, created on first use with its background poller.
 
         Raises:
@@ -181,7 +196,7 @@ class Connection:
             raise ConfigurationError(_NO_SERVERS)
         return {**self._config.kafka_settings(), **self._config.consumer_config, **(extra or {})}
 
-    def new_producer(self, extra: Mapping[str, Any] | None = None) -> Producer:
+    def new_producer(self, extra: Mapping[str, Any] | None = None) -> FlowProducer:
         """Create a separate producer from ``producer_settings(extra)``; the caller polls it.
 
         Raises:
@@ -189,7 +204,9 @@ class Connection:
         """
         settings = self.producer_settings(extra)
         settings.setdefault("error_cb", _ClientErrorLog())
-        producer: Producer = self._create(Producer, settings, extra or {}, "producer_config")
+        producer: FlowProducer = self._create(
+            FlowProducer, settings, extra or {}, "producer_config"
+        )
         return producer
 
     def validate(self) -> None:
@@ -294,7 +311,7 @@ class Connection:
 class _Poller:
     """A daemon thread serving a producer's delivery callbacks until stopped."""
 
-    def __init__(self, producer: Producer) -> None:
+    def __init__(self, producer: FlowProducer) -> None:
         self._producer = producer
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="flowodm-poller", daemon=True)
@@ -343,9 +360,9 @@ def connect(
     """Configure Kafka and the Schema Registry for this process and return the connection.
 
     Arguments override the environment (``KAFKA_BOOTSTRAP_SERVERS``, ``SCHEMA_REGISTRY_URL``,
-    ``FLOWODM_*`` …). ``None`` means "not given"; pass ``""`` to clear a value the environment
-    sets. Calling ``connect()`` again replaces the current connection: the old producer is
-    flushed (at most 10 s) and closed.
+    ``FLOWODM_*`` …). ``None`` means "not given"; pass ``""`` (or ``{}`` for a dict) to clear a
+    value the environment sets. Calling ``connect()`` again replaces the current connection:
+    the old producer is flushed (at most 10 s) and closed.
 
     Args:
         bootstrap_servers: ``host:port[,host:port…]`` of the Kafka brokers.

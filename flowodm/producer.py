@@ -288,9 +288,7 @@ def produce_many(
         on_acked=bar.acked,
     )
     try:
-        send = sender.send
-        for index, value in enumerate(values):
-            send(value, keys[index], index)
+        sender.send_many(values, keys, range(len(values)))
         bulk = sender.close()
     except BulkDeliveryTimeoutError as exc:
         result = _many_result(topic, exc.result, items)
@@ -366,19 +364,26 @@ def _timeout(timeout: float | None, connection: Connection) -> float:
     return float(timeout)
 
 
-def _encode_all(codec: ModelCodec[M], items: list[M]) -> tuple[list[bytes], list[bytes | None]]:
+def _encode_all(
+    codec: ModelCodec[M], items: list[M]
+) -> tuple[list[bytes], list[bytes | None] | None]:
     """Encode every model (values and keys) before anything is sent."""
     _ = codec.schema_id  # resolve the registry id once, so its errors surface unwrapped
-    value_bytes, key_of = codec.value_bytes, codec.key_of
+    value_bytes = codec.value_bytes
     values: list[bytes] = []
-    keys: list[bytes | None] = []
+    keys: list[bytes | None] | None = None
     try:
         for obj in items:
             values.append(value_bytes(obj))
-            keys.append(key_of(obj))
+        if codec.settings.key_field is not None:
+            key_of = codec.key_of
+            keys = []
+            for obj in items:
+                keys.append(key_of(obj))
     except SerializationError as exc:
+        index = len(values) if keys is None else len(keys)
         raise type(exc)(
-            f"models[{len(keys)}] cannot be serialized, so nothing was sent: {exc}",
+            f"models[{index}] cannot be serialized, so nothing was sent: {exc}",
             model=exc.model,
             field=exc.field,
         ) from exc

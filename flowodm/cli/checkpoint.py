@@ -17,7 +17,7 @@ import os
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -26,7 +26,7 @@ from flowodm.exceptions import FlowODMError
 
 __all__ = ["Checkpoint", "Checkpointer", "FileIdentity", "load_checkpoint", "save_checkpoint"]
 
-CHECKPOINT_FORMAT = "flowodm-produce-checkpoint/1"
+CHECKPOINT_FORMAT: Final = "flowodm-produce-checkpoint/1"
 _HEAD_BYTES = 1 << 20
 
 
@@ -54,7 +54,9 @@ class FileIdentity(BaseModel):
         stat = resolved.stat()
         with resolved.open("rb") as file:
             head = hashlib.sha256(file.read(_HEAD_BYTES)).hexdigest()
-        return cls(path=str(resolved), size=stat.st_size, mtime_ns=stat.st_mtime_ns, head_sha256=head)
+        return cls(
+            path=str(resolved), size=stat.st_size, mtime_ns=stat.st_mtime_ns, head_sha256=head
+        )
 
     def difference(self, other: FileIdentity) -> str | None:
         """Return how ``other`` differs from this file (``None`` when it is the same file)."""

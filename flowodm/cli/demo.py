@@ -13,6 +13,7 @@ from typing import Any
 
 DEMO_TOPIC = "flowodm-demo-orders"
 
+
 def add_parser(subparsers: Any) -> None:
     """Add ``flowodm demo`` to the command line."""
     parser = subparsers.add_parser(

@@ -53,9 +53,7 @@ def load_model(spec: str) -> type[FlowBaseModel]:
         found = getattr(found, part)
     if not (isinstance(found, type) and issubclass(found, FlowBaseModel)):
         kind = f"class {found.__name__}" if isinstance(found, type) else type(found).__name__
-        raise UsageError(
-            f"--model {spec!r} is a {kind}, not a subclass of flowodm.FlowBaseModel"
-        )
+        raise UsageError(f"--model {spec!r} is a {kind}, not a subclass of flowodm.FlowBaseModel")
     return found
 
 
@@ -100,7 +98,7 @@ def _guarded(spec: str, target: str, load: Any) -> ModuleType:
                 "the package, or add its directory to PYTHONPATH (or pass the .py file's path)"
             ) from exc
         raise UsageError(_failure(spec, target, exc)) from exc
-    except Exception as exc:  # noqa: BLE001  # any error in the user's module is reported, not raised
+    except Exception as exc:  # any error in the user's module is reported, not raised
         raise UsageError(_failure(spec, target, exc)) from exc
     return module
 

@@ -149,7 +149,9 @@ def add_parser(subparsers: Any) -> None:
         help="Kafka brokers (default: $KAFKA_BOOTSTRAP_SERVERS)",
     )
     kafka.add_argument(
-        "--schema-registry-url", metavar="URL", help="Schema Registry (default: $SCHEMA_REGISTRY_URL)"
+        "--schema-registry-url",
+        metavar="URL",
+        help="Schema Registry (default: $SCHEMA_REGISTRY_URL)",
     )
     kafka.add_argument(
         "--timeout",

@@ -23,7 +23,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import IO, TYPE_CHECKING, Any, Literal, get_args
+from typing import IO, TYPE_CHECKING, Any, Literal, TypeAlias, get_args
 
 from flowodm._optional import require
 from flowodm.cli.usage import UsageError
@@ -46,6 +46,7 @@ Format = Literal["csv", "jsonl", "parquet"]
 FORMATS: tuple[Format, ...] = get_args(Format)
 STDIN = "-"
 STDIN_DEFAULT_FORMAT: Format = "jsonl"
+_Stream: TypeAlias = IO[bytes] | gzip.GzipFile
 
 _SUFFIX_FORMATS: dict[str, Format] = {
     ".csv": "csv",
@@ -97,7 +98,7 @@ def resolve_source(path: str, format_name: str | None = None) -> Source:
     """
     if format_name is not None and format_name not in FORMATS:
         raise UsageError(f"unknown --format {format_name!r}: use one of {', '.join(FORMATS)}")
-    chosen: Format | None = format_name  # type: ignore[assignment]  # checked just above
+    chosen: Format | None = format_name
     if path == STDIN:
         chosen = chosen or STDIN_DEFAULT_FORMAT
         if chosen == "parquet":
@@ -154,16 +155,16 @@ def read_chunks(
 # --- byte streams -------------------------------------------------------------------------------
 
 
-def _open_binary(source: Source) -> IO[bytes]:
+def _open_binary(source: Source) -> _Stream:
     """Open ``source`` for reading bytes, decompressing gzip on the fly."""
     if source.is_stdin:
         return sys.stdin.buffer
     if source.gzip:
         return gzip.open(source.path, "rb")
-    return open(source.path, "rb")  # noqa: SIM115  # closed by the caller's finally
+    return open(source.path, "rb")  # closed by the caller's finally
 
 
-def _close(source: Source, stream: IO[bytes]) -> None:
+def _close(source: Source, stream: _Stream) -> None:
     if not source.is_stdin:  # stdin belongs to the process, not to this reader
         stream.close()
 
@@ -180,8 +181,6 @@ def _jsonl_chunks(
     source: Source, *, chunk_size: int, start: int, stop: int | None
 ) -> Iterator[pd.DataFrame]:
     """Parse one JSON object per non-blank line; blank lines are not rows."""
-    import pandas as pd
-
     stream = _open_binary(source)
     records: list[dict[str, Any]] = []
     row, first = 0, start
@@ -195,15 +194,15 @@ def _jsonl_chunks(
             records.append(_parse_json_object(source, line, line_number, row))
             row += 1
             if len(records) == chunk_size:
-                yield _records_frame(pd, records, first)
+                yield _records_frame(records, first)
                 records, first = [], row
     finally:
         _close(source, stream)
     if records:
-        yield _records_frame(pd, records, first)
+        yield _records_frame(records, first)
 
 
-def _numbered_rows(source: Source, stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+def _numbered_rows(source: Source, stream: _Stream) -> Iterator[tuple[int, bytes]]:
     """Yield ``(line_number, line)`` for each non-blank line, counting rows only among those."""
     line_number = 0
     try:
@@ -227,18 +226,17 @@ def _parse_json_object(source: Source, line: bytes, line_number: int, row: int) 
     if not isinstance(value, dict):
         raise FlowODMError(
             f"{source.label}: row {row} (line {line_number}) is a JSON {type(value).__name__}, "
-            "not an object; each line must be one JSON object such as {\"field\": value}"
+            'not an object; each line must be one JSON object such as {"field": value}'
         )
     return value
 
 
-def _records_frame(pd: Any, records: list[dict[str, Any]], first: int) -> pd.DataFrame:
+def _records_frame(records: list[dict[str, Any]], first: int) -> pd.DataFrame:
+    import pandas as pd
+
     # dtype=object keeps each JSON value exactly (no int -> float upcast when a column has
     # nulls); a key missing from a line becomes a missing cell.
-    frame: pd.DataFrame = pd.DataFrame(
-        records, index=pd.RangeIndex(first, first + len(records)), dtype=object
-    )
-    return frame
+    return pd.DataFrame(records, index=pd.RangeIndex(first, first + len(records)), dtype=object)
 
 
 # --- CSV ----------------------------------------------------------------------------------------
@@ -283,7 +281,7 @@ def _csv_chunks(
         _close(source, stream)
 
 
-def _read_csv_header(source: Source, stream: IO[bytes]) -> list[str]:
+def _read_csv_header(source: Source, stream: _Stream) -> list[str]:
     """Read and check the header line: non-empty, unique column names."""
     try:
         line = stream.readline()

@@ -1,8 +1,8 @@
-"""What ``flowodm produce`` tells the user: the end-of-run summary and the ``--report`` file.
+"""What ``flowodm produce`` tells the user: running totals, the summary, and the ``--report`` file.
 
-The report file is a ledger: invalid rows are appended (and flushed to disk) as the run goes,
-before the checkpoint moves past them, so they stay recorded even if the process dies; rows
-whose delivery failed are appended when the run ends. A resumed run appends to the same file.
+The report file is a ledger written as the run goes: each chunk's invalid rows and failed
+deliveries are appended and flushed to disk before the checkpoint moves past that chunk, so
+they stay recorded even if the process dies. A resumed run appends to the same file.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import csv
 import json
 import os
 from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -19,10 +19,44 @@ from flowodm.cli.usage import UsageError
 from flowodm.exceptions import FlowODMError
 from flowodm.pandas.reports import DeliveryFailure, ProduceReport, RowError
 
-__all__ = ["REPORT_COLUMNS", "Outcome", "ReportWriter", "format_summary", "check_report_path"]
+__all__ = [
+    "REPORT_COLUMNS",
+    "Problem",
+    "ReportWriter",
+    "Totals",
+    "check_report_path",
+    "format_summary",
+    "problems_of",
+]
 
 REPORT_COLUMNS = ("row", "status", "field", "type", "message", "input")
 _REPORT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+_INPUT_SHOWN = 60  # characters of an offending value printed in the summary
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One line of the report: a validation error or a failed delivery of one row."""
+
+    row: Hashable | None
+    status: str
+    field: str | None
+    type: str
+    message: str
+    input: Any = None
+
+    def record(self) -> dict[str, Any]:
+        """Return the report-file record (keys in ``REPORT_COLUMNS`` order)."""
+        return {c: getattr(self, c) for c in REPORT_COLUMNS}
+
+
+def problems_of(
+    errors: Iterable[RowError] = (), failures: Iterable[DeliveryFailure] = ()
+) -> list[Problem]:
+    """Turn a report's validation errors and delivery failures into report lines."""
+    problems = [Problem(e.index, "invalid", e.field, e.type, e.message, e.input) for e in errors]
+    problems.extend(Problem(f.index, f.status, None, "delivery", f.error) for f in failures)
+    return problems
 
 
 def check_report_path(path: Path) -> str:
@@ -37,26 +71,6 @@ def check_report_path(path: Path) -> str:
     return kind
 
 
-def _record(row: Hashable | None, status: str, field: str | None, kind: str, message: str,
-            value: Any) -> dict[str, Any]:
-    return {
-        "row": row,
-        "status": status,
-        "field": field,
-        "type": kind,
-        "message": message,
-        "input": value,
-    }
-
-
-def _error_records(errors: Iterable[RowError]) -> list[dict[str, Any]]:
-    return [_record(e.index, "invalid", e.field, e.type, e.message, e.input) for e in errors]
-
-
-def _failure_records(failures: Iterable[DeliveryFailure]) -> list[dict[str, Any]]:
-    return [_record(f.index, f.status, None, "delivery", f.error, None) for f in failures]
-
-
 def _text(value: Any) -> str:
     if value is None:
         return ""
@@ -64,10 +78,10 @@ def _text(value: Any) -> str:
 
 
 class ReportWriter:
-    """Appends row errors to a CSV or JSON Lines file, durably, one batch at a time."""
+    """Appends report lines to a CSV or JSON Lines file, durably, one batch at a time."""
 
     def __init__(self, path: Path, *, append: bool) -> None:
-        """Open ``path``; ``append`` keeps the rows of an earlier run (a resume).
+        """Open ``path``; ``append`` keeps the lines of an earlier run (a resume).
 
         Raises:
             UsageError: the extension is not ``.csv``/``.jsonl``.
@@ -75,42 +89,83 @@ class ReportWriter:
         """
         self.path = path
         self.format = check_report_path(path)
-        self.written = 0
         try:
             fresh = not append or not path.exists() or path.stat().st_size == 0
             self._file: IO[str] = path.open("a" if append else "w", encoding="utf-8", newline="")
         except OSError as exc:
             raise FlowODMError(f"cannot write --report {str(path)!r}: {exc}") from exc
-        if self.format == "csv":
-            self._csv = csv.writer(self._file)
-            if fresh:
-                self._csv.writerow(REPORT_COLUMNS)
+        self._csv = csv.writer(self._file) if self.format == "csv" else None
+        if self._csv is not None and fresh:
+            self._csv.writerow(REPORT_COLUMNS)
 
-    def write_errors(self, errors: Sequence[RowError]) -> None:
-        """Append validation errors and flush them to disk."""
-        self._write(_error_records(errors))
+    def write(self, problems: Sequence[Problem]) -> None:
+        """Append ``problems`` and flush them to disk (fsync) before returning.
 
-    def write_failures(self, failures: Sequence[DeliveryFailure]) -> None:
-        """Append delivery failures and flush them to disk."""
-        self._write(_failure_records(failures))
+        Raises:
+            FlowODMError: the file cannot be written.
+        """
+        if not problems:
+            return
+        try:
+            if self._csv is not None:
+                self._csv.writerows(
+                    [_text(getattr(p, c)) for c in REPORT_COLUMNS] for p in problems
+                )
+            else:
+                self._file.writelines(json.dumps(p.record(), default=str) + "\n" for p in problems)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as exc:
+            raise FlowODMError(f"cannot write --report {str(self.path)!r}: {exc}") from exc
 
     def close(self) -> None:
         """Close the file."""
         self._file.close()
 
-    def _write(self, records: list[dict[str, Any]]) -> None:
-        if not records:
-            return
-        try:
-            if self.format == "csv":
-                self._csv.writerows([_text(r[c]) for c in REPORT_COLUMNS] for r in records)
-            else:
-                self._file.writelines(json.dumps(r, default=str) + "\n" for r in records)
-            self._file.flush()
-            os.fsync(self._file.fileno())
-        except OSError as exc:
-            raise FlowODMError(f"cannot write --report {str(self.path)!r}: {exc}") from exc
-        self.written += len(records)
+
+@dataclass
+class Totals:
+    """Counts over every chunk of a run, plus the first few problems for the summary.
+
+    Only ``keep`` problems are held in memory, so a file with millions of bad rows does not
+    grow the process; the report file has them all.
+    """
+
+    keep: int
+    rows: int = 0
+    delivered: int = 0
+    invalid: int = 0
+    failed: int = 0
+    maybe_written: int = 0
+    dead_lettered: int = 0
+    dead_letter_failed: int = 0
+    problem_count: int = 0
+    shown: list[Problem] = field(default_factory=list)
+
+    def add(self, report: ProduceReport) -> list[Problem]:
+        """Count one chunk's report and return its problems (for the report file)."""
+        self.rows += report.total
+        self.delivered += report.delivered
+        self.invalid += report.invalid
+        self.failed += len(report.failed) + report.unconfirmed
+        self.maybe_written += report.maybe_written + report.unconfirmed
+        self.dead_lettered += report.dead_lettered
+        self.dead_letter_failed += len(report.dead_letter_failed)
+        problems = problems_of(report.errors, report.failed)
+        self.note(problems)
+        return problems
+
+    def note(self, problems: Sequence[Problem]) -> None:
+        """Count problems and keep the first ones for the summary."""
+        self.problem_count += len(problems)
+        room = self.keep - len(self.shown)
+        if room > 0:
+            self.shown.extend(problems[:room])
+
+    @property
+    def clean(self) -> bool:
+        """Whether every row handed over was delivered (or, in a dry run, is valid)."""
+        return self.delivered == self.rows and not self.dead_letter_failed
 
 
 @dataclass(frozen=True)
@@ -119,90 +174,97 @@ class Outcome:
 
     Attributes:
         source: How the input is named (path or ``<stdin>``).
+        topic: The topic produced to.
+        dry_run: Nothing was sent.
         start: First row read (0, or where a checkpoint resumed).
         rows_read: Rows read from the input in this run.
-        report: The pipeline's report for those rows.
-        checkpoint: The checkpoint file, if any, and the rows it records as done.
-        report_path: Where every row error was written, if anywhere.
+        totals: Counts and the first problems.
+        elapsed: Seconds from the first row read to the last acknowledgement.
+        dead_letter: The dead-letter topic, if any.
+        checkpoint: The checkpoint file and the rows it records as done, if any.
+        report_path: Where every problem was written, if anywhere.
         stopped: Why the run stopped before the end of the input, if it did.
     """
 
     source: str
+    topic: str
+    dry_run: bool
     start: int
     rows_read: int
-    report: ProduceReport
+    totals: Totals
+    elapsed: float
+    dead_letter: str | None = None
     checkpoint: tuple[Path, int] | None = None
     report_path: Path | None = None
     stopped: str | None = None
 
     @property
     def ok(self) -> bool:
-        """Whether the run reached its end and every row was delivered (or is valid)."""
-        r = self.report
-        return self.stopped is None and r.invalid == 0 and not r.failed and r.total == self.rows_read
+        """Whether the run read to its end and every row was delivered (or is valid)."""
+        return self.stopped is None and self.totals.clean and self.totals.rows == self.rows_read
 
 
-def format_summary(outcome: Outcome, *, shown_errors: int) -> str:
+def format_summary(outcome: Outcome) -> str:
     """Return the multi-line summary printed at the end of a run."""
-    r = outcome.report
+    t = outcome.totals
     lines = [_read_line(outcome)]
-    verb = "valid (dry run, nothing sent)" if r.dry_run else f"delivered to {r.topic!r}"
-    lines.append(f"  {'rows ' + verb:<40} {r.delivered:>12,}")
+    if outcome.dry_run:
+        lines.append(_count("valid (dry run: nothing was sent)", t.delivered))
+    else:
+        lines.append(_count(f"delivered to {outcome.topic!r}", t.delivered))
     dead = ""
-    if r.dead_letter_topic:
-        dead = f"  ({r.dead_lettered:,} copied to dead-letter topic {r.dead_letter_topic!r})"
-    lines.append(f"  {'rows invalid (not sent)':<40} {r.invalid:>12,}{dead}")
-    if not r.dry_run:
-        lines.append(f"  {'rows failed (not written)':<40} {len(r.failed) - r.maybe_written:>12,}")
-        lines.append(f"  {'rows failed, may have been written':<40} {r.maybe_written:>12,}")
-    unsent = outcome.rows_read - r.total
-    if unsent:
-        lines.append(f"  {'rows read but not handed to the run':<40} {unsent:>12,}")
-    lines.append(
-        f"  {'elapsed':<40} {r.elapsed:>10.2f} s  ({r.rows_per_second:,.0f} rows/s)"
-    )
+    if outcome.dead_letter:
+        dead = f"  ({t.dead_lettered:,} copied to dead-letter topic {outcome.dead_letter!r}"
+        dead += f", {t.dead_letter_failed:,} copies failed)" if t.dead_letter_failed else ")"
+    lines.append(_count("invalid (not sent)", t.invalid) + dead)
+    if not outcome.dry_run:
+        lines.append(_count("failed (not written)", t.failed - t.maybe_written))
+        lines.append(_count("failed, may have been written", t.maybe_written))
+    not_handled = outcome.rows_read - t.rows
+    if not_handled:
+        lines.append(_count("read but not sent (the run stopped)", not_handled))
+    rate = t.rows / outcome.elapsed if outcome.elapsed > 0 else 0.0
+    lines.append(f"  {'elapsed':<34} {outcome.elapsed:>12.2f} s  ({rate:,.0f} rows/s)")
     if outcome.checkpoint is not None:
         path, done = outcome.checkpoint
-        lines.append(f"  checkpoint {str(path)!r}: rows 0 to {done - 1:,} are done" if done else
-                     f"  checkpoint {str(path)!r}: no row is done yet")
-    lines.extend(_error_lines(r, shown_errors, outcome.report_path))
+        state = f"rows 0 to {done - 1:,} are done" if done else "no row is done yet"
+        lines.append(f"  checkpoint {str(path)!r}: {state}")
+    lines.extend(_problem_lines(t, outcome.report_path))
     if outcome.stopped:
         lines.append(f"Stopped early: {outcome.stopped}")
     return "\n".join(lines)
 
 
+def _count(label: str, value: int) -> str:
+    return f"  {'rows ' + label:<34} {value:>12,}"
+
+
 def _read_line(outcome: Outcome) -> str:
-    if outcome.rows_read == 0:
-        where = f"no rows from {outcome.source}"
-        if outcome.start:
-            where += f" after row {outcome.start - 1:,} (resumed from the checkpoint)"
-        return f"Read {where}."
-    last = outcome.start + outcome.rows_read - 1
     resumed = " (resumed from the checkpoint)" if outcome.start else ""
+    if outcome.rows_read == 0:
+        after = f" after row {outcome.start - 1:,}" if outcome.start else ""
+        return f"Read no rows from {outcome.source}{after}{resumed}."
+    last = outcome.start + outcome.rows_read - 1
     return (
         f"Read {outcome.rows_read:,} rows from {outcome.source}: rows {outcome.start:,} to "
         f"{last:,}{resumed}."
     )
 
 
-def _error_lines(report: ProduceReport, shown: int, report_path: Path | None) -> list[str]:
-    problems = _error_records(report.errors) + _failure_records(report.failed)
-    if not problems:
+def _problem_lines(totals: Totals, report_path: Path | None) -> list[str]:
+    if not totals.problem_count:
         return []
-    problems.sort(key=lambda p: (p["row"] is not None, _row_key(p["row"])))
-    lines = [f"First {min(shown, len(problems))} of {len(problems):,} row errors:"] if shown else []
-    for p in problems[:shown]:
-        where = "input" if p["row"] is None else f"row {p['row']}"
-        field = f" {p['field']}:" if p["field"] else ":"
-        value = "" if p["input"] is None else f" (input: {_text(p['input'])[:60]})"
-        status = "" if p["status"] == "invalid" else f" [{p['status']}]"
-        lines.append(f"  {where}{field} {p['message']}{value}{status}")
+    lines = []
+    if totals.shown:
+        lines.append(f"First {len(totals.shown)} of {totals.problem_count:,} row problems:")
+    for p in totals.shown:
+        where = "input" if p.row is None else f"row {p.row}"
+        field_name = f" {p.field}:" if p.field else ":"
+        value = "" if p.input is None else f" (input: {_text(p.input)[:_INPUT_SHOWN]})"
+        status = "" if p.status == "invalid" else f" [{p.status}]"
+        lines.append(f"  {where}{field_name} {p.message}{value}{status}")
     if report_path is not None:
-        lines.append(f"Every row error is in {str(report_path)!r}.")
-    elif len(problems) > shown:
-        lines.append("Pass --report FILE to write every row error.")
+        lines.append(f"Every row problem is in {str(report_path)!r}.")
+    elif totals.problem_count > len(totals.shown):
+        lines.append("Pass --report FILE to write every row problem.")
     return lines
-
-
-def _row_key(row: Any) -> tuple[int, str]:
-    return (row, "") if isinstance(row, int) else (0, str(row))

@@ -119,7 +119,7 @@ def _datetimes(series: pd.Series, kind: Kind) -> list[Any]:
         tz = getattr(series.dtype, "tz", None)
         values = series.dt.tz_localize(_UTC) if tz is None else series.dt.tz_convert(_UTC)
     # to_pydatetime floors nanoseconds to microseconds, like fastavro does with the remainder.
-    out = np.asarray(values.dt.to_pydatetime(), dtype=object)
+    out = np.array(values.dt.to_pydatetime(), dtype=object)
     missing = series.isna().to_numpy()
     if missing.any():
         out[missing] = None

@@ -155,7 +155,7 @@ class _Field:
         if isinstance(value_type, str) and value_type in named:
             value_type = named[value_type]
         self.avro = value_type
-        self.bounds = [m for m in field.info.metadata if not isinstance(m, AvroType)]
+        self.bounds = [m for m in _constraints(field) if not isinstance(m, AvroType)]
         if isinstance(value_type, dict) and value_type.get("type") == "enum":
             self.symbols: list[str] = list(value_type["symbols"])
 
@@ -341,7 +341,7 @@ def _field_blocker(f: FrameField, avro: Any, named: dict[str, Any]) -> str | Non
             return f"{f.name}: enum stored as {value!r}"
     else:
         return f"{f.name}: {f.kind} values"
-    for m in f.info.metadata:
+    for m in _constraints(f):
         if isinstance(m, AvroType):
             continue
         if isinstance(m, _NUMERIC_BOUNDS) and f.kind in ("int", "float"):
@@ -356,6 +356,14 @@ def _field_blocker(f: FrameField, avro: Any, named: dict[str, Any]) -> str | Non
     if not f.required and not f.has_plain_default:
         return f"{f.name}: a default_factory"
     return None
+
+
+def _constraints(f: FrameField) -> list[Any]:
+    """The field's metadata with grouped constraints (``Interval``) expanded."""
+    out: list[Any] = []
+    for m in f.info.metadata:
+        out.extend(m if isinstance(m, at.GroupedMetadata) else [m])
+    return out
 
 
 def _bound_value(m: Any) -> Any:

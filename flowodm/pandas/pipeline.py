@@ -31,7 +31,14 @@ from flowodm.pandas.reports import DeliveryFailure, ProduceReport, RowError, Val
 from flowodm.progress import DeliveryProgress, ProgressOption, open_progress
 from flowodm.settings import display_name, settings_of
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "OnInvalid", "ProduceRun", "RunProgress", "check_model"]
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "OnInvalid",
+    "ProduceRun",
+    "RunProgress",
+    "check_model",
+    "invalid_message",
+]
 
 DEFAULT_CHUNK_SIZE = 8192
 OnInvalid = Literal["raise", "report"]
@@ -314,7 +321,7 @@ class ProduceRun(Generic[M]):
                 errors=tuple(errors),
                 elapsed=time.perf_counter() - self._started,
             )
-            raise DataFrameValidationError(_invalid_message(report), report=report)
+            raise DataFrameValidationError(invalid_message(report), report=report)
         return kept
 
     def _send_chunk(self, chunk: pd.DataFrame, prepared: Prepared) -> None:
@@ -324,7 +331,9 @@ class ProduceRun(Generic[M]):
         sender = self._sender
         if sender is not None:
             send = sender.send
-            for value, key, label in zip(prepared.values, prepared.keys, prepared.labels, strict=True):
+            for value, key, label in zip(
+                prepared.values, prepared.keys, prepared.labels, strict=True
+            ):
                 send(value, key, label)
             self._sent += len(prepared.values)
             if self._dead is not None and prepared.invalid:
@@ -391,11 +400,13 @@ class ProduceRun(Generic[M]):
         self, main: BulkResult[Hashable] | None, dead: BulkResult[Hashable] | None
     ) -> ProduceReport:
         self._bar.close()
-        failed = tuple(_failure(f.ref, f.kafka_error, f.maybe_written) for f in main.failed) if main else ()
-        if main is None:  # dry run: every valid row would have been sent
-            delivered = self._rows - self._invalid
-        else:
-            delivered = main.delivered
+        failed = (
+            tuple(_failure(f.ref, f.kafka_error, f.maybe_written) for f in main.failed)
+            if main is not None
+            else ()
+        )
+        # A dry run has no sender: every valid row would have been delivered.
+        delivered = self._rows - self._invalid if main is None else main.delivered
         self.report = ProduceReport(
             model=self._name,
             topic=self.topic,
@@ -403,7 +414,7 @@ class ProduceRun(Generic[M]):
             delivered=delivered,
             errors=tuple(self._errors),
             failed=failed,
-            unconfirmed=max(0, self._sent - delivered - len(failed)) if main else 0,
+            unconfirmed=max(0, self._sent - delivered - len(failed)) if main is not None else 0,
             dead_letter_topic=self._dead_topic,
             dead_lettered=dead.delivered if dead is not None else 0,
             dead_letter_failed=tuple(
@@ -422,15 +433,21 @@ def _failure(ref: Hashable, error: Any, maybe_written: bool) -> DeliveryFailure:
     return DeliveryFailure(ref, describe_error(error), maybe_written)
 
 
-def _invalid_message(report: ValidationReport) -> str:
+def invalid_message(report: ValidationReport, outcome: str = "nothing was sent") -> str:
+    """The error message for a frame with invalid rows: counts, the first problems, fixes."""
     shown = "; ".join(
-        f"row {e.index!r} {e.field or ''}: {e.message}".replace("  ", " ") for e in report.errors[:5]
+        f"row {e.index!r} {e.field or ''}: {e.message}".replace("  ", " ")
+        for e in report.errors[:5]
     )
     more = f"; and {len(report.errors) - 5} more" if len(report.errors) > 5 else ""
     return (
         f"{report.invalid} of {report.total} row(s) do not validate as {report.model}, so "
-        f"nothing was sent: {shown}{more}. See the error's .report.to_frame(), fix the rows, "
-        "or pass on_invalid='report' to send the valid rows and get the invalid ones back"
+        f"{outcome}: {shown}{more}. See the error's .report.to_frame() and fix the rows"
+        + (
+            ", or pass on_invalid='report' to send the valid rows and get the invalid ones back"
+            if outcome == "nothing was sent"
+            else ""
+        )
     )
 
 
@@ -463,11 +480,3 @@ def _connection(connection: Any) -> Any:
     from flowodm.connection import get_connection
 
     return get_connection()
-
-
-def validation_report(model: type[BaseModel], total: int, errors: list[RowError], started: float) -> ValidationReport:
-    """Build a ``ValidationReport`` timed from ``started`` (a ``perf_counter`` value)."""
-    return ValidationReport(
-        model=display_name(model), total=total, errors=tuple(errors), elapsed=time.perf_counter() - started
-    )
-

@@ -121,7 +121,7 @@ class ChunkPreparer(Generic[M]):
         rows = _merge(fast, slow) if fast and slow else fast or slow
         out.labels = [labels[pos] for pos, _, _ in rows]
         out.values = [value for _, value, _ in rows]
-        out.keys = [key for _, _, key in rows]  # type: ignore[misc]  # _INVALID filtered out
+        out.keys = [key for _, _, key in rows]
         out.invalid.sort()
         return out
 
@@ -138,10 +138,18 @@ class ChunkPreparer(Generic[M]):
         if column is None:
             return [None] * len(rows)
         kind = self._kinds.get(self._key_field or "", "int")
-        values = coerce_series(chunk[column].iloc[rows], kind)
+        series = chunk[column]
+        values = coerce_series(series if len(rows) == len(series) else series.iloc[rows], kind)
+        key_column = column if self._key_field is None else None
+        if self.encoding.key_serializer == "string":
+            # The string serializer writes a plain str as its UTF-8 bytes; doing that inline
+            # saves a call per row, and anything else still goes through the serializer.
+            return [
+                v.encode("utf-8") if type(v) is str else self._key(labels[p], v, out, p, key_column)
+                for p, v in zip(rows, values, strict=True)
+            ]
         return [
-            self._key(labels[p], v, out, p, column if self._key_field is None else None)
-            for p, v in zip(rows, values, strict=True)
+            self._key(labels[p], v, out, p, key_column) for p, v in zip(rows, values, strict=True)
         ]
 
     def _slow(

@@ -245,7 +245,13 @@ class ProduceReport:
         failed = f"{len(self.failed)} failed"
         if self.maybe_written:
             failed += f" ({self.maybe_written} may have been written)"
-        dead = f", {self.dead_lettered} dead-lettered" if self.dead_letter_topic else ""
+        if self.unconfirmed:
+            failed += f", {self.unconfirmed} unconfirmed (may have been written)"
+        dead = ""
+        if self.dead_letter_topic:
+            dead = f", {self.dead_lettered} dead-lettered to {self.dead_letter_topic!r}"
+            if self.dead_letter_failed:
+                dead += f" ({len(self.dead_letter_failed)} copies failed)"
         verb = "would be delivered (dry run)" if self.dry_run else "delivered"
         return (
             f"{self.model} → {self.topic}: {self.total} row(s), {self.delivered} {verb}, "
@@ -272,6 +278,11 @@ class ProduceReport:
             ("failed", f"{len(self.failed)} ({self.maybe_written} may have been written)"),
             ("elapsed", f"{self.elapsed:.3f} s ({self.rows_per_second:,.0f} rows/s)"),
         ]
+        if self.unconfirmed:
+            counts.append(("unconfirmed", f"{self.unconfirmed} (may have been written)"))
         if self.dead_letter_topic:
-            counts.append(("dead-lettered", f"{self.dead_lettered} → {self.dead_letter_topic}"))
+            copies = f"{self.dead_lettered} → {self.dead_letter_topic}"
+            if self.dead_letter_failed:
+                copies += f" ({len(self.dead_letter_failed)} failed)"
+            counts.append(("dead-lettered", copies))
         return _html_table(f"Produce {self.model}", counts, self.to_frame())

@@ -3,7 +3,7 @@
 Batches of about 256 rows go through one ``TypeAdapter(list[Model])`` call: measured here at
 0.6 µs/row against 0.95 µs/row for a ``model_validate`` loop, and small enough that CPython's
 cyclic GC never gets to scan a large heap of young models (which makes one 100k-row call about
-4× slower; see performance-findings.md §2). A batch with an invalid row is redone row by row,
+4 times slower; see performance-findings.md §2). A batch with an invalid row is redone row by row,
 so the valid rows of that batch still become models.
 """
 

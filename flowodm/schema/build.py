@@ -30,13 +30,11 @@ from flowodm.schema.types import (
     StrLikeSpec,
     TypeSpec,
     UnionSpec,
-    decimal_bytes,
-    epoch_units,
     is_avro_name,
-    quantize_decimal,
     record_fields,
     value_matches,
 )
+from flowodm.schema.values import decimal_bytes, epoch_units, quantize_decimal
 
 __all__ = ["build_avro_schema", "record_doc"]
 
@@ -81,12 +79,14 @@ class _Builder:
     def __init__(self, namespace: str | None) -> None:
         self._namespace = namespace
         self._named: dict[str, type] = {}
+        self._name_of: dict[type, str] = {}  # the top-level record may be renamed by name=
 
     def _claim(self, name: str, cls: type, where: str) -> bool:
         """Register ``name`` for ``cls``; False if already defined (emit a reference)."""
         owner = self._named.get(name)
         if owner is None:
             self._named[name] = cls
+            self._name_of[cls] = name
             return True
         if owner is cls:
             return False
@@ -168,10 +168,9 @@ class _Builder:
         if isinstance(spec, MapSpec):
             return {"type": "map", "values": self.type(spec.values, where)}
         if isinstance(spec, RecordSpec):
-            name = spec.cls.__name__
-            if name in self._named and self._named[name] is spec.cls:
-                return name
-            return self.record(spec.cls, name, where)
+            if spec.cls in self._name_of:
+                return self._name_of[spec.cls]
+            return self.record(spec.cls, spec.cls.__name__, where)
         nested = _order_branches(spec, False, None, where)
         return self.union(nested, spec, where)
 

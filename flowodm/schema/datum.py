@@ -33,11 +33,10 @@ from flowodm.schema.types import (
     StrLikeSpec,
     TypeSpec,
     UnionSpec,
-    quantize_decimal,
     record_fields,
-    to_utc,
     value_matches,
 )
+from flowodm.schema.values import quantize_decimal, to_utc
 
 __all__ = ["DatumConverter"]
 
@@ -101,7 +100,7 @@ def _validate(cls: type[M], data: Any) -> M:
 
 def _check_schema_matches(model_cls: type[BaseModel], schema: dict[str, Any]) -> None:
     fields = schema.get("fields") if isinstance(schema, dict) else None
-    if schema.get("type") != "record" or not isinstance(fields, list):
+    if not isinstance(fields, list) or schema.get("type") != "record":
         raise SchemaGenerationError(
             f"schema for {model_cls.__name__} is not an Avro record schema",
             model=model_cls.__name__,
@@ -126,7 +125,12 @@ def _full_names(model_cls: type[BaseModel], schema: dict[str, Any]) -> dict[str,
         raise SchemaGenerationError(
             f"schema for {model_cls.__name__} is not valid Avro: {exc}", model=model_cls.__name__
         ) from exc
-    return {full.rpartition(".")[2]: full for full in named}
+    names = {full.rpartition(".")[2]: full for full in named}
+    top = schema.get("name")
+    namespace = schema.get("namespace")
+    if isinstance(top, str):  # the top-level record may be renamed (build_avro_schema name=)
+        names[model_cls.__name__] = f"{namespace}.{top}" if namespace and "." not in top else top
+    return names
 
 
 def _field_error(where: str, exc: Exception) -> SerializationError:
@@ -208,7 +212,10 @@ class _Compiler:
                 return None
             return lambda v: None if v is None else inner(v)
         branches = [(b, self.to(b), self._tag(b)) for b in spec.branches]
-        cache: dict[type, tuple[Conv | None, str | None]] = {}
+        # Exact classes first, so a subclass branch wins over its base class's branch.
+        cache: dict[type, tuple[Conv | None, str | None]] = {
+            b.cls: (conv, tag) for b, conv, tag in branches if isinstance(b, RecordSpec)
+        }
         nullable = spec.nullable
 
         def union_to_datum(value: Any) -> Any:

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from flowodm.schema.types import decimal_bytes
+from flowodm.schema.values import decimal_bytes
 
 __all__ = ["Fallback", "Unsupported", "compile_encoder"]
 
@@ -261,9 +261,9 @@ class _Generator:
         pad = "    " * depth
         kind = schema["type"]
         if kind == "enum":
-            index = self._const({s: i for i, s in enumerate(schema["symbols"])})
-            out += [f"{pad}i = {index}.get({v})", f"{pad}if i is None: raise _F"]
-            out.append(f"{pad}a(_V[i << 1] if i < {_TABLE_SIZE // 2} else _vi(i << 1))")
+            encoded = {s: _varint(i << 1) for i, s in enumerate(schema["symbols"])}
+            out += [f"{pad}i = {self._const(encoded)}.get({v})", f"{pad}if i is None: raise _F"]
+            out.append(f"{pad}a(i)")
         elif kind == "fixed":
             out += [
                 f"{pad}if type({v}) is not bytes or len({v}) != {int(schema['size'])}: raise _F",
@@ -324,9 +324,11 @@ class _Generator:
         others = [i for i in range(len(branches)) if i != null]
         tagged = self._var()
         table = self._const(names)
+        if null is not None:
+            out.append(f"{pad}if {v} is None: a({_VARINTS[null << 1]!r})")
         # Tuple notation ("Name", value) selects the branch by name, exactly as fastavro does.
         out += [
-            f"{pad}if type({v}) is tuple:",
+            f"{pad}{'if' if null is None else 'elif'} type({v}) is tuple:",
             f"{pad}    j, {tagged} = {v}",
             f"{pad}    j = {table}.get(j)",
         ]
@@ -334,8 +336,6 @@ class _Generator:
             out.append(f"{pad}    {'if' if n == 0 else 'elif'} j == {index}:")
             self._branch(branches, index, tagged, out, depth + 2)
         out.append(f"{pad}    else: raise _F")
-        if null is not None:
-            out.append(f"{pad}elif {v} is None: a({_VARINTS[null << 1]!r})")
         if len(others) == 1:
             # With one non-null branch fastavro picks it for every non-None value.
             out.append(f"{pad}else:")

@@ -55,6 +55,7 @@ class AvroCodec:
             except Unsupported:
                 self._fast = None
         self._writers: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
+        self._writers_by_text: OrderedDict[str, Any] = OrderedDict()
         self._writers_lock = threading.Lock()
 
     @property
@@ -168,24 +169,32 @@ class AvroCodec:
         return datum
 
     def _writer(self, writer_schema: Any) -> Any:
-        """Parsed writer schema, cached by identity (callers pass the same dict per schema id)."""
+        """Parsed writer schema: cached by identity, then by canonical JSON text."""
         key = id(writer_schema)
         with self._writers_lock:
             hit = self._writers.get(key)
             if hit is not None and hit[0] is writer_schema:
                 self._writers.move_to_end(key)
                 return hit[1]
-        if writer_schema is self.schema or writer_schema == self.schema:
-            parsed = self._parsed
-        else:
-            try:
-                parsed = _parse(writer_schema, {})
-            except SchemaGenerationError as exc:
-                raise DeserializationError(f"writer schema is not valid Avro: {exc}") from exc
+        text = json.dumps(writer_schema, sort_keys=True)
         with self._writers_lock:
-            self._writers[key] = (writer_schema, parsed)  # keeps the dict alive: id stays unique
-            if len(self._writers) > _WRITER_CACHE_SIZE:
+            parsed = self._writers_by_text.get(text)
+        if parsed is None:
+            if writer_schema == self.schema:
+                parsed = self._parsed
+            else:
+                try:
+                    parsed = _parse(writer_schema, {})
+                except SchemaGenerationError as exc:
+                    raise DeserializationError(f"writer schema is not valid Avro: {exc}") from exc
+        with self._writers_lock:
+            # Keeping the dict alive keeps its id unique while it is cached.
+            self._writers[key] = (writer_schema, parsed)
+            self._writers_by_text[text] = parsed
+            while len(self._writers) > _WRITER_CACHE_SIZE:
                 self._writers.popitem(last=False)
+            while len(self._writers_by_text) > _WRITER_CACHE_SIZE:
+                self._writers_by_text.popitem(last=False)
         return parsed
 
 

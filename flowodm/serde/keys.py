@@ -92,29 +92,32 @@ KEY_SERIALIZERS: dict[str, KeySerializer] = {
 }
 
 
-def avro_key(value: Any, *, where: str) -> tuple[dict[str, Any], Any]:
+def avro_key(value: Any, *, where: str) -> tuple[str | dict[str, Any], Any]:
     """Return the primitive Avro schema and datum for a key value.
+
+    Plain primitives use the bare type name (``"string"``), the canonical form Confluent's
+    serializers register, so keys written by either share one schema id.
 
     Raises:
         SerializationError: the value has no primitive Avro form (names ``where``).
     """
     plain = _plain(value)
     if isinstance(plain, bool):
-        return {"type": "boolean"}, plain
+        return "boolean", plain
     if isinstance(plain, int):
         if not _INT64[0] <= plain <= _INT64[1]:
             raise SerializationError(
                 f"{where}: key {plain} does not fit an Avro long (64-bit)", **_context(where)
             )
-        return {"type": "long"}, plain
+        return "long", plain
     if isinstance(plain, float):
-        return {"type": "double"}, plain
+        return "double", plain
     if isinstance(plain, str):
-        return {"type": "string"}, plain
+        return "string", plain
     if isinstance(plain, UUID):
         return {"type": "string", "logicalType": "uuid"}, str(plain)
     if isinstance(plain, bytes | bytearray | memoryview):
-        return {"type": "bytes"}, bytes(plain)
+        return "bytes", bytes(plain)
     raise SerializationError(
         f"{where}: key_serializer 'avro' supports str, int, float, bool, bytes, UUID and Enum "
         f"keys, not {type(value).__name__}; use key_serializer = 'json' for structured keys",

@@ -58,7 +58,11 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class CodecHost(Protocol):
-    """What a codec needs from a connection: its registry adapter (or ``None``)."""
+    """What a codec needs from a connection: its registry adapter (or ``None``).
+
+    Codecs are cached per host object through a weak reference, so a host must be weakly
+    referenceable and hash by identity (plain classes do; ``Connection`` does).
+    """
 
     @property
     def registry(self) -> RegistryAdapter | None: ...
@@ -308,7 +312,7 @@ class ModelCodec(Generic[M]):
         codec, prefix = self._key_codec(schema)
         return prefix + self._encode(codec, datum, where)
 
-    def _key_codec(self, schema: dict[str, Any]) -> tuple[AvroCodec, bytes]:
+    def _key_codec(self, schema: str | dict[str, Any]) -> tuple[AvroCodec, bytes]:
         """Return the Avro codec and frame prefix of a primitive key schema (registered once)."""
         key = canonical_json(schema)
         found = self._key_codecs.get(key)

@@ -75,7 +75,7 @@ def test_changed_size_is_refused(tmp_path: Path, data_file: Path) -> None:
     _checkpointer(tmp_path, data_file).advance(1)
     with data_file.open("a") as file:
         file.write("4\n")
-    with pytest.raises(UsageError, match="size changed from 9 to 11 bytes.*new --checkpoint"):
+    with pytest.raises(UsageError, match=r"size changed from 9 to 11 bytes.*new --checkpoint"):
         _checkpointer(tmp_path, data_file).resume()
 
 
@@ -117,5 +117,5 @@ def test_other_topic_is_refused(tmp_path: Path, data_file: Path) -> None:
 def test_foreign_file_is_not_taken_for_a_checkpoint(tmp_path: Path, content: str) -> None:
     path = tmp_path / "ck.json"
     path.write_text(content)
-    with pytest.raises(UsageError, match="is not a FlowODM checkpoint.*delete the file"):
+    with pytest.raises(UsageError, match=r"is not a FlowODM checkpoint.*delete the file"):
         load_checkpoint(path)

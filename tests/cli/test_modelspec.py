@@ -42,24 +42,28 @@ def test_stand_alone_file_is_loaded_under_a_private_name(tmp_path: Path) -> None
     assert load_model(f"{file}:Ping") is model  # loaded once
 
 
-@pytest.mark.parametrize("spec", ["tests.cli.cli_models", "tests.cli.cli_models:", ":CliOrder", "a:b-c"])
+@pytest.mark.parametrize(
+    "spec", ["tests.cli.cli_models", "tests.cli.cli_models:", ":CliOrder", "a:b-c"]
+)
 def test_malformed_spec(spec: str) -> None:
-    with pytest.raises(UsageError, match="must look like package.module:ClassName"):
+    with pytest.raises(UsageError, match=r"must look like package\.module:ClassName"):
         load_model(spec)
 
 
 def test_missing_module_says_how_to_make_it_importable() -> None:
-    with pytest.raises(UsageError, match="no module named 'no_such_pkg.models'.*PYTHONPATH"):
+    with pytest.raises(UsageError, match=r"no module named 'no_such_pkg\.models'.*PYTHONPATH"):
         load_model("no_such_pkg.models:Order")
 
 
 def test_missing_file() -> None:
-    with pytest.raises(UsageError, match="file 'nowhere/models.py' does not exist"):
+    with pytest.raises(UsageError, match=r"file 'nowhere/models\.py' does not exist"):
         load_model("nowhere/models.py:Order")
 
 
 def test_missing_attribute_suggests_a_close_model() -> None:
-    with pytest.raises(UsageError, match="has no attribute 'CliOrdr' \\(did you mean 'CliOrder'\\?\\)"):
+    with pytest.raises(
+        UsageError, match="has no attribute 'CliOrdr' \\(did you mean 'CliOrder'\\?\\)"
+    ):
         load_model("tests.cli.cli_models:CliOrdr")
 
 

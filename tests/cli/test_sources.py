@@ -19,7 +19,9 @@ from flowodm.cli.usage import UsageError
 from flowodm.exceptions import FlowODMError
 
 
-def _read(source: Source, chunk_size: int = 2, start: int = 0, stop: int | None = None) -> list[pd.DataFrame]:
+def _read(
+    source: Source, chunk_size: int = 2, start: int = 0, stop: int | None = None
+) -> list[pd.DataFrame]:
     return list(read_chunks(source, chunk_size=chunk_size, start=start, stop=stop))
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from confluent_kafka import KafkaError, Message
+from confluent_kafka import KafkaError, Message, Producer
 
 from flowodm.config import PRODUCER_DEFAULTS
 from flowodm.connection import (
@@ -53,6 +53,16 @@ def test_connect_makes_the_current_connection_with_a_shared_producer(dead_broker
     assert get_producer() is connection.producer
     assert connection.producer is connection.producer
     assert len(_pollers()) == 1
+
+
+def test_shared_producer_is_confluents_with_an_optional_flush_timeout(dead_broker: str) -> None:
+    producer = connect(dead_broker).producer
+
+    assert isinstance(producer, Producer)
+    assert producer.flush() == 0
+    assert producer.flush(timeout=None) == 0
+    producer.produce("t", b"never delivered")
+    assert producer.flush(0.1) == 1
 
 
 def test_producer_settings_layers_defaults_security_user_config_and_extra(
@@ -293,6 +303,6 @@ def test_replacing_the_connection_flushes_the_old_producer(
     connect(sandbox.bootstrap_servers)
 
     assert old.closed
-    values = sorted(m.value() for m in consume_all(sandbox.bootstrap_servers, topic, 3))
+    values = sorted(m.value() or b"" for m in consume_all(sandbox.bootstrap_servers, topic, 3))
     assert values == [b"v0", b"v1", b"v2"]
     assert get_producer().flush(10) == 0

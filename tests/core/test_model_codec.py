@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
@@ -29,10 +30,11 @@ from flowodm.sandbox import Sandbox
 from flowodm.serde.avro import AvroCodec
 from flowodm.serde.model_codec import ModelCodec, get_model_codec
 from flowodm.serde.registry import RegistryAdapter
+from flowodm.settings import SETTINGS_ATTRIBUTE, ModelSettings
 from tests.core.registry_spy import RequestLog
 
 
-@dataclass
+@dataclass(eq=False)  # codecs are cached per connection object (identity)
 class Host:
     """The smallest thing ``get_model_codec`` accepts as a connection."""
 
@@ -48,16 +50,16 @@ def _topic() -> str:
     return f"codec-{uuid.uuid4().hex[:12]}"
 
 
-def _order_model(topic: str, **options: object) -> type[BaseModel]:
-    settings = type("Settings", (), {"topic": topic, "key_field": "order_id", **options})
+def _order_model(topic: str, **options: Any) -> type[BaseModel]:
+    """A fresh model class whose parsed settings are stored the way FlowBaseModel stores them."""
 
     class OrderEvent(BaseModel):
-        Settings = settings
-
         order_id: str
         amount: float
         status: Status = Status.NEW
 
+    options.setdefault("key_field", "order_id")
+    setattr(OrderEvent, SETTINGS_ATTRIBUTE, ModelSettings(topic=topic, **options))
     return OrderEvent
 
 
@@ -129,6 +131,7 @@ def test_codec_is_cached_per_connection_and_class() -> None:
     assert get_model_codec(model, first) is not get_model_codec(model, second)
 
 
+@pytest.mark.integration
 def test_current_connection_is_the_default(sandbox: Sandbox) -> None:
     model = _order_model(_topic())
     try:
@@ -207,7 +210,7 @@ def test_value_bytes_refuses_another_class() -> None:
         x: int
 
     with pytest.raises(SerializationError, match="OrderEvent codec cannot serialize a Other"):
-        get_model_codec(model, Host()).value_bytes(Other(x=1))  # type: ignore[arg-type]
+        get_model_codec(model, Host()).value_bytes(Other(x=1))
 
 
 def test_garbage_is_a_deserialization_error() -> None:
@@ -220,7 +223,7 @@ def test_garbage_is_a_deserialization_error() -> None:
 def test_subjects_per_strategy() -> None:
     topic = _topic()
 
-    def subject(**options: object) -> str:
+    def subject(**options: Any) -> str:
         return get_model_codec(_order_model(topic, **options), Host()).subject
 
     assert subject() == f"{topic}-value"
@@ -377,22 +380,16 @@ def test_decode_resolves_the_writer_schema_both_ways(adapter: RegistryAdapter) -
     topic = _topic()
 
     class V1(BaseModel):
-        class Settings:
-            pass
-
         order_id: str
         amount: float
 
     class V2(BaseModel):
-        class Settings:
-            pass
-
         order_id: str
         amount: float
         currency: str = "EUR"
 
-    settings = type("Settings", (), {"topic": topic, "record_name": "Order"})
-    V1.Settings = V2.Settings = settings  # type: ignore[misc]
+    for model in (V1, V2):
+        setattr(model, SETTINGS_ATTRIBUTE, ModelSettings(topic=topic, record_name="Order"))
     v1 = get_model_codec(V1, Host(adapter))
     v2 = get_model_codec(V2, Host(adapter))
 

@@ -125,11 +125,11 @@ def test_failure_reports_map_to_refs_through_the_in_flight_window(
     conn: Connection, make_topic: TopicFactory
 ) -> None:
     # The error callback is what librdkafka calls for a failed message; drive it directly
-    # with a duplicate pair to check FIFO attribution and the "producer broken" swap.
+    # with two identical messages to check FIFO attribution and the "producer broken" swap.
     topic = make_topic()
     sender: BulkSender[str] = BulkSender(conn, topic, timeout=30, stall_timeout=30)
-    sender._inflight[(b"k", b"v")] = "first"
-    sender._track_duplicate((b"k", b"v"), "second")
+    sender._window.add(b"v", b"k", "first", None)
+    sender._window.add(b"v", b"k", "second", None)
     fenced = KafkaError(KafkaError.PRODUCER_FENCED, "fenced")
     sender._on_error(fenced, Message(topic=topic, partition=0, key=b"k", value=b"v"))
     old_producer = sender._producer
@@ -137,22 +137,66 @@ def test_failure_reports_map_to_refs_through_the_in_flight_window(
     sender.poll()
 
     assert [(f.ref, f.maybe_written) for f in sender.failed] == [("first", True)]
-    assert sender._inflight == {}  # queue empty: the window was pruned
+    assert sender._window.size == 0  # queue empty: the window was forgotten
     assert sender._producer is not old_producer  # a fenced producer is replaced
     sender.send(b"after", None, "after")
     assert [f.ref for f in sender.close().failed] == ["first"]
 
 
-def test_in_flight_map_stays_bounded(conn: Connection, make_topic: TopicFactory) -> None:
+def test_in_flight_window_stays_bounded(conn: Connection, make_topic: TopicFactory) -> None:
     sender: BulkSender[int] = BulkSender(
         conn, make_topic(), timeout=30, stall_timeout=30, max_tracked=50
     )
     largest = 0
     for i in range(600):
         sender.send(i.to_bytes(4, "big"), None, i)
-        largest = max(largest, len(sender._inflight))
+        largest = max(largest, sender._window.size)
     assert sender.close().delivered == 600
     assert 50 <= largest <= 50 + 50 // 4
+
+
+def test_send_many_delivers_and_maps_rejections_to_refs(
+    sandbox: Sandbox, make_topic: TopicFactory
+) -> None:
+    topic = make_topic(partitions=3)
+    settings = {"message.max.bytes": 2000, "queue.buffering.max.messages": 300}
+    with _connection(sandbox.bootstrap_servers, **settings) as connection:
+        acked: list[int] = []
+        sender: BulkSender[int] = BulkSender(
+            connection, topic, timeout=30, stall_timeout=30, on_acked=acked.append
+        )
+        too_large = {5, 1500, 2999}
+        values = [str(i).encode().ljust(5000 if i in too_large else 30, b".") for i in range(3000)]
+        keys = [str(i % 10).encode() for i in range(3000)]
+        sender.send_many(values, keys, range(3000))
+        result = sender.close()
+
+    assert result.delivered == 2997
+    assert sum(acked) == 2997
+    assert sorted(f.ref for f in result.failed) == sorted(too_large)
+    on_topic = consume_all(sandbox.bootstrap_servers, topic, 2997)
+    assert sorted(m.value() or b"" for m in on_topic) == sorted(
+        v for i, v in enumerate(values) if i not in too_large
+    )
+
+
+def test_send_many_failures_reported_later_map_to_refs(dead_bootstrap: str) -> None:
+    with _connection(dead_bootstrap) as connection:
+        sender: BulkSender[str] = BulkSender(connection, "nowhere", timeout=1, stall_timeout=30)
+        sender.send_many([b"a", b"b", b"a"], None, ["a1", "b", "a2"])
+        sender.send(b"c", b"key", "c")
+        result = sender.close()
+
+    assert result.delivered == 0
+    assert sorted(f.ref for f in result.failed) == ["a1", "a2", "b", "c"]
+    assert {f.kafka_error.code() for f in result.failed} == {KafkaError._MSG_TIMED_OUT}
+
+
+def test_send_many_rejects_mismatched_lengths(conn: Connection) -> None:
+    sender: BulkSender[int] = BulkSender(conn, "t", timeout=30, stall_timeout=30)
+    with pytest.raises(ValueError, match="same length"):
+        sender.send_many([b"a", b"b"], [b"k"], range(2))
+    sender.close()
 
 
 def test_healthy_producer_is_reused_by_the_next_sender(

@@ -36,6 +36,7 @@ def test_register_lookup_and_fetch(
     assert sr_client.register_schema("orders-value", avro(V1)) == schema_id
     assert fresh_client().register_schema("orders-key", avro(V1)) == schema_id
     fetched = fresh_client().get_schema(schema_id)
+    assert fetched.schema_str is not None
     assert json.loads(fetched.schema_str) == V1
     assert fetched.schema_type == "AVRO"
     found = fresh_client().lookup_schema("orders-value", avro(V1))
@@ -96,9 +97,9 @@ def test_error_codes_surface_through_the_client(
 
 def test_config_through_the_client(sr_client: SchemaRegistryClient) -> None:
     assert sr_client.get_compatibility() == "BACKWARD"
-    assert sr_client.set_compatibility(level="FULL_TRANSITIVE") == {
-        "compatibility": "FULL_TRANSITIVE"
-    }
+    # Annotated "-> str", the client really returns the decoded PUT /config body.
+    answer: object = sr_client.set_compatibility(level="FULL_TRANSITIVE")
+    assert answer == {"compatibility": "FULL_TRANSITIVE"}
     assert sr_client.get_compatibility() == "FULL_TRANSITIVE"
     sr_client.set_compatibility("s", "NONE")
     assert sr_client.get_compatibility("s") == "NONE"

@@ -516,3 +516,36 @@ def test_mode_is_readwrite(http: httpx.Client) -> None:
     assert http.get("/mode/s").json() == {"mode": "READWRITE"}
     assert http.put("/mode", json={"mode": "readwrite"}).json() == {"mode": "READWRITE"}
     assert "READWRITE" in error(http.put("/mode", json={"mode": "READONLY"}), 422, 42204)
+
+
+def test_unknown_fields_are_refused_unless_the_client_accepts_unknown_properties(
+    http: httpx.Client,
+) -> None:
+    body = {"schema": text(V1), "colour": "blue"}
+    assert "Unrecognized field: colour" in error(
+        http.post("/subjects/u/versions", json=body), 422, 422
+    )
+    lenient = http.post(
+        "/subjects/u/versions",
+        json=body,
+        headers={"Confluent-Accept-Unknown-Properties": "true"},
+    )
+    assert lenient.json() == {"id": 1}
+
+
+@pytest.mark.parametrize("key", ["ruleSet", "metadata", "id", "version"])
+def test_unsupported_features_are_refused_not_ignored(http: httpx.Client, key: str) -> None:
+    body = {"schema": text(V1), key: {"x": 1}}
+    message = error(
+        http.post(
+            "/subjects/u/versions",
+            json=body,
+            headers={"Confluent-Accept-Unknown-Properties": "true"},
+        ),
+        422,
+        422,
+    )
+    assert key in message
+    assert http.post("/subjects/u/versions", json={"schema": text(V1), key: None}).json() == {
+        "id": 1
+    }

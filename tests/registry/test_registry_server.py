@@ -150,7 +150,7 @@ def test_basic_auth_guards_every_route_and_never_leaks_the_password(
             assert created.json() == {"id": 1}
             failed = http.get("/subjects/nope/versions", headers=good)
             assert PASSWORD not in failed.text
-        texts = [repr(server), repr(server._httpd.app), repr(BasicAuth.parse(f"a:{PASSWORD}"))]
+        texts = [repr(server), repr(server.app), repr(BasicAuth.parse(f"a:{PASSWORD}"))]
         texts.append(caplog.text)
         for blob in texts:
             assert PASSWORD not in blob
@@ -313,3 +313,37 @@ def test_data_dir_is_created(tmp_path: Path) -> None:
     server = serve(port=0, data_dir=tmp_path / "deep" / "er")
     server.shutdown()
     assert (tmp_path / "deep" / "er" / DATABASE_NAME).is_file()
+
+
+def test_cli_help_and_usage_errors_return_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    assert "--data-dir" in capsys.readouterr().out
+    assert main(["--port", "0"]) == 2  # --data-dir is required
+    assert "--data-dir" in capsys.readouterr().err
+
+
+def test_internal_failures_answer_500_error_bodies_and_are_logged(
+    registry: RegistryServer,
+    http: httpx.Client,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def explode(*args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(registry.app.registry, "subjects", explode)
+    response = http.get("/subjects")
+    assert response.status_code == 500
+    assert response.json() == {"error_code": 500, "message": "Internal Server Error"}
+    assert "unexpected error on GET /subjects" in caplog.text
+
+    registry.store.close()  # every later query now fails inside SQLite
+    failed = http.get("/subjects/s/versions")
+    assert failed.status_code == 500
+    assert failed.json()["error_code"] == 50001
+    assert "registry store failed" in caplog.text
+
+
+def test_serve_requires_a_data_dir() -> None:
+    with pytest.raises(ValueError, match="data_dir is required"):
+        serve(port=0)

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from flowodm.sandbox.registry.errors import RegistryHTTPError
+from flowodm.sandbox.registry.inputs import SchemaRequest, parse_version
 from flowodm.sandbox.registry.schemas import Reference
-from flowodm.sandbox.registry.service import Registry, SchemaRequest, parse_version
+from flowodm.sandbox.registry.service import Registry
 from flowodm.sandbox.registry.store import RegistryStore
 from tests.registry.registry_schemas import V1, V2, text
 

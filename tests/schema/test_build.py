@@ -6,7 +6,7 @@ import datetime as dt
 import ipaddress
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from enum import Enum, IntEnum
+from enum import Enum, IntEnum, StrEnum
 from typing import Annotated, Any, Literal, NewType, Optional, Union
 from uuid import UUID, uuid4
 
@@ -24,6 +24,12 @@ def field_of(model: type[BaseModel], name: str) -> dict[str, Any]:
     schema = build_avro_schema(model)
     fastavro.parse_schema(schema)  # every generated schema must be valid Avro
     return next(f for f in schema["fields"] if f["name"] == name)
+
+
+def named_types(schema: dict[str, Any]) -> set[str]:
+    named: dict[str, Any] = {}
+    fastavro.parse_schema(schema, named_schemas=named)
+    return set(named)
 
 
 class Scalars(BaseModel):
@@ -166,7 +172,9 @@ def test_optional_and_union_order_and_defaults() -> None:
 
 class Defaults(BaseModel):
     at: dt.datetime = dt.datetime(2024, 1, 1, 0, 0, 1)
-    at_aware: dt.datetime = dt.datetime(2024, 1, 1, 5, 30, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30)))
+    at_aware: dt.datetime = dt.datetime(
+        2024, 1, 1, 5, 30, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30))
+    )
     at_us: TimestampMicros = dt.datetime(1970, 1, 1, 0, 0, 0, 7, tzinfo=dt.UTC)
     day: dt.date = dt.date(1970, 1, 11)
     clock: dt.time = dt.time(0, 0, 1, 500)
@@ -213,7 +221,7 @@ def test_defaults_parse_with_fastavro_and_are_stable() -> None:
 class Documented(BaseModel):
     """Line one.
 
-        Indented detail.
+    Indented detail.
     """
 
     plain: int = Field(description="How many.")
@@ -279,7 +287,7 @@ def test_nested_model_defined_once_then_referenced() -> None:
         {"name": "destination", "type": "Address"},
         {"name": "stops", "type": {"type": "array", "items": "Address"}, "default": []},
     ]
-    assert set(fastavro.parse_schema(schema)["__named_schemas"]) == {"ns.Shipment", "ns.Address"}
+    assert named_types(schema) == {"ns.Shipment", "ns.Address"}
 
 
 def test_recursive_model() -> None:
@@ -295,6 +303,32 @@ def test_recursive_model() -> None:
     }
 
 
+def test_renamed_recursive_model_refers_to_its_new_name() -> None:
+    schema = build_avro_schema(Node, name="TreeNode", namespace="t")
+    assert schema["name"] == "TreeNode"
+    assert schema["fields"][1]["type"] == {"type": "array", "items": "TreeNode"}
+    assert named_types(schema) == {"t.TreeNode"}
+
+
+class Flavour(StrEnum):
+    SWEET = "SWEET"
+    SOUR = "SOUR"
+
+
+class Menu(BaseModel):
+    flavour: Flavour | None = Flavour.SOUR
+
+
+def test_str_enum_with_a_default_in_an_optional() -> None:
+    assert build_avro_schema(Menu)["fields"] == [
+        {
+            "name": "flavour",
+            "type": [{"type": "enum", "name": "Flavour", "symbols": ["SWEET", "SOUR"]}, "null"],
+            "default": "SOUR",
+        }
+    ]
+
+
 class Owner(BaseModel):
     pet: Dog | Cat
     maybe_pet: Cat | Dog | None = None
@@ -304,7 +338,11 @@ def test_union_of_records() -> None:
     schema = build_avro_schema(Owner)
     dog, cat = schema["fields"][0]["type"]
     assert (dog["name"], cat["name"]) == ("Dog", "Cat")
-    assert schema["fields"][1] == {"name": "maybe_pet", "type": ["null", "Cat", "Dog"], "default": None}
+    assert schema["fields"][1] == {
+        "name": "maybe_pet",
+        "type": ["null", "Cat", "Dog"],
+        "default": None,
+    }
 
 
 def test_field_order_is_model_order() -> None:
@@ -319,7 +357,7 @@ class Color(IntEnum):
     RED = 1
 
 
-class Dashed(str, Enum):
+class Dashed(str, Enum):  # noqa: UP042 - the classic spelling must work too
     A = "a-b"
 
 
@@ -380,7 +418,9 @@ def test_invalid_names_are_rejected() -> None:
 
 
 def test_two_classes_with_one_name_are_rejected() -> None:
-    other = type("Address", (BaseModel,), {"__annotations__": {"x": int}, "__module__": "elsewhere"})
+    other = type(
+        "Address", (BaseModel,), {"__annotations__": {"x": int}, "__module__": "elsewhere"}
+    )
     model = type(
         "Both",
         (BaseModel,),
@@ -398,7 +438,9 @@ def test_generic_model_needs_a_concrete_subclass() -> None:
     class Page(BaseModel, Generic[T]):
         items: list[T]
 
-    model = type("Holder", (BaseModel,), {"__annotations__": {"page": Page[int]}, "__module__": __name__})
+    model = type(
+        "Holder", (BaseModel,), {"__annotations__": {"page": Page[int]}, "__module__": __name__}
+    )
     with pytest.raises(SchemaGenerationError, match=r"Holder\.page: .*subclass the generic"):
         build_avro_schema(model)
 

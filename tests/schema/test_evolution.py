@@ -48,9 +48,12 @@ class UserV2NoDefault(BaseModel):
 
 def compatible(reader: type[BaseModel], writer: type[BaseModel]) -> bool:
     def parse(model: type[BaseModel]) -> Any:
-        return avro.schema.parse(json.dumps(build_avro_schema(model, namespace="users", name="User")))
+        return avro.schema.parse(
+            json.dumps(build_avro_schema(model, namespace="users", name="User"))
+        )
 
-    result = ReaderWriterCompatibilityChecker().get_compatibility(parse(reader), parse(writer))
+    checker = ReaderWriterCompatibilityChecker()  # type: ignore[no-untyped-call]
+    result = checker.get_compatibility(parse(reader), parse(writer))
     return bool(result.compatibility is SchemaCompatibilityType.compatible)
 
 

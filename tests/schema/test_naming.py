@@ -29,8 +29,8 @@ def test_strategies(strategy: object, is_key: bool, expected: str) -> None:
 
 
 def test_registry_of_strategies() -> None:
-    assert SUBJECT_STRATEGIES == {
+    assert {
         "topic": topic_subject,
         "record": record_subject,
         "topic_record": topic_record_subject,
-    }
+    } == SUBJECT_STRATEGIES

@@ -1,4 +1,4 @@
-"""Model zoo shared by the schema and serde tests: one model per concern, plus one with every type."""
+"""Model zoo for the schema and serde tests: one model per concern, one with every type."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pydantic import AnyUrl, BaseModel, Field
 from flowodm.schema import Float32, Int32, TimeMicros, TimestampMicros
 
 
-class Status(str, Enum):
+class Status(str, Enum):  # noqa: UP042 - the spelling most users write
     """Order life cycle."""
 
     NEW = "NEW"

@@ -114,7 +114,12 @@ def test_decode_errors() -> None:
 
 
 def test_decode_with_an_incompatible_writer_schema() -> None:
-    writer = {"type": "record", "name": "Order", "namespace": "shop", "fields": [{"name": "x", "type": "long"}]}
+    writer = {
+        "type": "record",
+        "name": "Order",
+        "namespace": "shop",
+        "fields": [{"name": "x", "type": "long"}],
+    }
     body = AvroCodec(writer).encode({"x": 1})
     with pytest.raises(DeserializationError, match="cannot decode"):
         AvroCodec(ORDER).decode(body, writer_schema=writer)
@@ -151,3 +156,38 @@ def test_raw_bodies_starting_with_zero_are_never_sniffed() -> None:
     body = codec.encode({"n": 0, "s": "long enough text"})
     assert body[0] == 0 and len(body) > 5
     assert codec.decode(body) == {"n": 0, "s": "long enough text"}
+
+
+def test_logical_values_have_the_expected_bytes() -> None:
+    import datetime as dt
+    from decimal import Decimal
+    from uuid import UUID
+
+    def field(avro: Any) -> dict[str, Any]:
+        return {"type": "record", "name": "L", "fields": [{"name": "v", "type": avro}]}
+
+    cases: list[tuple[Any, Any, bytes]] = [
+        ({"type": "int", "logicalType": "date"}, dt.date(1970, 1, 11), b"\x14"),
+        ({"type": "int", "logicalType": "date"}, dt.date(1969, 12, 31), b"\x01"),
+        ({"type": "int", "logicalType": "time-millis"}, dt.time(0, 0, 1, 500_999), b"\xb8\x17"),
+        (
+            {"type": "long", "logicalType": "timestamp-millis"},
+            dt.datetime(1970, 1, 1, 0, 0, 0, 1999, tzinfo=dt.UTC),
+            b"\x02",
+        ),
+        (
+            {"type": "string", "logicalType": "uuid"},
+            UUID(int=1),
+            b"\x48" + b"00000000-0000-0000-0000-000000000001",
+        ),
+        (
+            {"type": "bytes", "logicalType": "decimal", "precision": 4, "scale": 2},
+            Decimal("-1.28"),
+            b"\x04\xff\x80",
+        ),
+        ("bytes", b"\x00\xff", b"\x04\x00\xff"),
+    ]
+    for avro, value, expected in cases:
+        for specialise in (True, False):
+            codec = AvroCodec(field(avro), specialise=specialise)
+            assert codec.encode({"v": value}) == expected, (avro, value, specialise)

@@ -60,7 +60,9 @@ def test_we_read_what_the_confluent_serializer_wrote(
     payload = serializer(obj, CONTEXT)
 
     schema_id, body = unframe(payload)
-    writer = json.loads(client.get_schema(schema_id).schema_str)
+    schema_str = client.get_schema(schema_id).schema_str
+    assert schema_str is not None
+    writer = json.loads(schema_str)
     back = conv.from_datum(AvroCodec(schema).decode(body, writer_schema=writer))
 
     assert back == obj

@@ -21,8 +21,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from flowodm.sandbox.registry import errors
 from flowodm.sandbox.registry.errors import ErrorCode, RegistryHTTPError
+from flowodm.sandbox.registry.inputs import SchemaRequest
 from flowodm.sandbox.registry.schemas import SCHEMA_TYPES
-from flowodm.sandbox.registry.service import Registry, SchemaRequest
+from flowodm.sandbox.registry.service import Registry
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 ACCEPTED_CONTENT_TYPES = frozenset(

@@ -25,6 +25,8 @@ from flowodm.sandbox.registry.server import RegistryServer
 BASIC_AUTH_ENV = "FLOWODM_REGISTRY_BASIC_AUTH"
 _PROG = "flowodm-registry"
 
+logger = logging.getLogger("flowodm.sandbox.registry")
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the registry's options to ``parser`` (shared with ``flowodm sandbox registry``)."""
@@ -51,23 +53,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the registry until SIGTERM/SIGINT.
+    """Run the registry until SIGTERM/SIGINT (call it from the main thread: it sets handlers).
 
     Returns:
         0 after a clean shutdown, 1 when the server cannot start (port in use, unusable data
-        directory, malformed basic-auth value), 2 for bad command-line arguments.
+        directory, malformed basic-auth value), 2 for bad command-line arguments (0 for --help).
     """
     parser = argparse.ArgumentParser(
         prog="python -m flowodm.sandbox.registry",
         description="Local Confluent-compatible Schema Registry (SQLite-backed).",
     )
     add_arguments(parser)
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=args.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2); argparse printed it already
+        return exc.code if isinstance(exc.code, int) else 2
+    # Configure only this package's logger, so an in-process caller's logging is left alone.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    previous_level = logger.level
+    logger.setLevel(args.log_level)
+    try:
+        return _run(args)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous_level)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Start the server from parsed arguments and serve until a stop signal."""
     if not 0 <= args.port <= 65535:
         return _fail(f"--port must be between 0 and 65535, got {args.port}")
     secret = args.basic_auth if args.basic_auth is not None else os.environ.get(BASIC_AUTH_ENV)
@@ -93,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         server.shutdown()
-    logging.getLogger("flowodm.sandbox.registry").info("%s stopped", _PROG)
+    logger.info("%s stopped", _PROG)
     return 0
 
 

@@ -15,6 +15,7 @@ subject is incompatible under every level but NONE, as in Confluent.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from enum import StrEnum
 
@@ -66,6 +67,7 @@ class CompatibilityLevel(StrEnum):
 
 
 DEFAULT_LEVEL = CompatibilityLevel.BACKWARD
+_BARE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def check_compatibility(
@@ -123,10 +125,16 @@ def _avro_problems(
     result = checker.get_compatibility(reader.avro_schema, writer.avro_schema)
     if result.compatibility is not SchemaCompatibilityType.incompatible:
         return []
-    kinds = ", ".join(sorted({kind.name.upper() for kind in result.incompatibilities}))
-    locations = ", ".join(sorted(result.locations))
-    return [
-        f"{{errorType:'{kinds}', description:'{reader_name} cannot read data written with "
-        f"{writer_name}: {message}', location:'{locations}'}}"
+    kinds = sorted({kind.name.upper() for kind in result.incompatibilities})
+    # avro reports a missing field without default by its bare name; say what that means.
+    reasons = [
+        f"field '{message}' has no default value and is missing from {writer_name}"
+        if _BARE_NAME.fullmatch(message)
+        else message
         for message in sorted(result.messages)
+    ]
+    return [
+        f"{{errorType:'{', '.join(kinds)}', description:'{reader_name} cannot read data "
+        f"written with {writer_name}: {'; '.join(reasons)}', "
+        f"locations:'{', '.join(sorted(result.locations))}'}}"
     ]

@@ -160,22 +160,24 @@ class RegistryServer:
     Args:
         host: Interface to listen on.
         port: Port; 0 picks a free one (read it back from :attr:`port`).
-        data_dir: Directory of ``registry.sqlite3``; created if missing.
+        data_dir: Directory of ``registry.sqlite3``; created if missing. Required.
         basic_auth: ``USER:PASSWORD`` (or :class:`BasicAuth`) every request must carry.
 
     Raises:
         OSError: The port cannot be bound or the data directory cannot be created.
         sqlite3.Error: The database cannot be opened or written.
-        ValueError: ``basic_auth`` is not ``USER:PASSWORD``.
+        ValueError: ``data_dir`` is missing or ``basic_auth`` is not ``USER:PASSWORD``.
     """
 
     def __init__(
         self,
         host: str = "127.0.0.1",
         port: int = 0,
-        data_dir: str | os.PathLike[str] = ".flowodm-registry",
+        data_dir: str | os.PathLike[str] | None = None,
         basic_auth: str | BasicAuth | None = None,
     ) -> None:
+        if data_dir is None:
+            raise ValueError("data_dir is required: the directory that holds registry.sqlite3")
         auth = BasicAuth.parse(basic_auth) if isinstance(basic_auth, str) else basic_auth
         self.store = RegistryStore(Path(data_dir))
         try:
@@ -187,6 +189,11 @@ class RegistryServer:
         self.port = int(self._httpd.server_address[1])
         self._thread: threading.Thread | None = None
         self._closed = False
+
+    @property
+    def app(self) -> RegistryApp:
+        """The HTTP-independent application this server answers with."""
+        return self._httpd.app
 
     @property
     def url(self) -> str:
@@ -247,7 +254,7 @@ class RegistryServer:
 def serve(
     host: str = "127.0.0.1",
     port: int = 0,
-    data_dir: str | os.PathLike[str] = ".flowodm-registry",
+    data_dir: str | os.PathLike[str] | None = None,
     basic_auth: str | BasicAuth | None = None,
 ) -> RegistryServer:
     """Start a registry in a background thread of this process.
@@ -255,7 +262,7 @@ def serve(
     Args:
         host: Interface to listen on.
         port: Port; 0 picks a free one.
-        data_dir: Directory of ``registry.sqlite3``.
+        data_dir: Directory of ``registry.sqlite3`` (required; created if missing).
         basic_auth: Optional ``USER:PASSWORD`` every request must carry.
 
     Returns:

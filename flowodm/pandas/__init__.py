@@ -1,0 +1,25 @@
+"""The DataFrame kit: ``df.flowodm.produce/validate/to_models/iter_models`` and their reports.
+
+Importing this package registers the ``df.flowodm`` accessor (``import flowodm`` does it when
+pandas is installed). ``ProduceRun`` is the chunked pipeline underneath, for callers that feed
+rows chunk by chunk (the ``flowodm produce FILE`` command).
+"""
+
+from __future__ import annotations
+
+from flowodm.pandas.accessor import FlowODMAccessor
+from flowodm.pandas.columnar import columnar_blocker
+from flowodm.pandas.pipeline import DEFAULT_CHUNK_SIZE, ProduceRun, RunProgress
+from flowodm.pandas.reports import DeliveryFailure, ProduceReport, RowError, ValidationReport
+
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "DeliveryFailure",
+    "FlowODMAccessor",
+    "ProduceReport",
+    "ProduceRun",
+    "RowError",
+    "RunProgress",
+    "ValidationReport",
+    "columnar_blocker",
+]

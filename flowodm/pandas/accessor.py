@@ -1,0 +1,302 @@
+"""``df.flowodm``: validate a DataFrame against a model, turn it into models, or produce it.
+
+The accessor is stateless and cheap to build (pandas 3 builds a new one on every attribute
+access); everything is checked inside its methods. It never modifies the frame.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from typing import Any, TypeVar
+
+import pandas as pd
+from pydantic import BaseModel
+
+from flowodm.exceptions import DataFrameValidationError
+from flowodm.pandas.columns import Extra, plan_columns
+from flowodm.pandas.encoding import local_encoding
+from flowodm.pandas.pipeline import (
+    DEFAULT_CHUNK_SIZE,
+    OnInvalid,
+    ProduceRun,
+    RunProgress,
+    check_model,
+    invalid_message,
+)
+from flowodm.pandas.prepare import ChunkPreparer
+from flowodm.pandas.reports import ProduceReport, RowError, ValidationReport
+from flowodm.progress import ProgressOption
+from flowodm.settings import display_name
+
+__all__ = ["FlowODMAccessor"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@pd.api.extensions.register_dataframe_accessor("flowodm")
+class FlowODMAccessor:
+    """The ``df.flowodm`` namespace: ``validate``, ``to_models``, ``iter_models``, ``produce``.
+
+    Example::
+
+        report = orders_df.flowodm.produce(Order)          # every row delivered or raised
+        report = orders_df.flowodm.validate(Order)         # nothing sent
+        report.to_frame()                                  # one row per problem
+    """
+
+    __slots__ = ("_frame",)
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._frame = frame
+
+    def validate(
+        self,
+        model: type[M],
+        columns: Mapping[Hashable, str] | None = None,
+        *,
+        extra: Extra = "forbid",
+        key: Hashable | None = None,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ) -> ValidationReport:
+        """Check every row against ``model`` (and that it encodes) without sending anything.
+
+        Args:
+            model: A ``FlowBaseModel`` subclass.
+            columns: ``{frame column: field name or alias}`` for columns named differently.
+            extra: ``"forbid"`` reports columns that match no field; ``"ignore"`` drops them.
+            key: A frame column holding message keys, checked like ``produce`` would.
+            chunk_size: Rows checked together.
+
+        Returns:
+            A report listing every problem by frame index (``report.to_frame()``).
+
+        Raises:
+            TypeError: ``model`` is not a FlowBaseModel subclass.
+            DataFrameValidationError: the columns do not fit the model (all problems listed).
+
+        Example::
+
+            report = df.flowodm.validate(Order)
+            df.loc[report.invalid_index]
+        """
+        check_model(model, "df.flowodm.validate()")
+        started = time.perf_counter()
+        frame = self._unique_frame()
+        preparer = self._preparer(model, columns, extra, key)
+        errors: list[RowError] = []
+        for start in range(0, len(frame), _chunk(chunk_size)):
+            errors.extend(preparer.prepare(frame.iloc[start : start + chunk_size]).errors)
+        return ValidationReport(
+            model=display_name(model),
+            total=len(frame),
+            errors=tuple(errors),
+            elapsed=time.perf_counter() - started,
+        )
+
+    def iter_models(
+        self,
+        model: type[M],
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        *,
+        columns: Mapping[Hashable, str] | None = None,
+        extra: Extra = "forbid",
+    ) -> Iterator[M]:
+        """Yield one validated ``model`` instance per row, ``chunk_size`` rows at a time.
+
+        Memory stays bounded by one chunk of models. A chunk with an invalid row raises
+        before any model of that chunk is yielded (earlier chunks were already yielded).
+
+        Raises:
+            TypeError: ``model`` is not a FlowBaseModel subclass.
+            DataFrameValidationError: the columns do not fit, or a chunk has invalid rows
+                (its ``report`` lists them).
+        """
+        check_model(model, "df.flowodm.iter_models()")
+        frame = self._unique_frame()
+        preparer = self._preparer(model, columns, extra, None)
+        started = time.perf_counter()
+        for start in range(0, len(frame), _chunk(chunk_size)):
+            models: list[M] = []
+            errors: list[RowError] = []
+            for _, instance, row_errors in preparer.models(frame.iloc[start : start + chunk_size]):
+                if instance is None:
+                    errors.extend(row_errors)
+                else:
+                    models.append(instance)
+            if errors:
+                _raise_invalid(model, len(frame), errors, started)
+            yield from models
+
+    def to_models(
+        self,
+        model: type[M],
+        *,
+        columns: Mapping[Hashable, str] | None = None,
+        extra: Extra = "forbid",
+    ) -> list[M]:
+        """Return one validated ``model`` instance per row, in frame order.
+
+        Raises:
+            TypeError: ``model`` is not a FlowBaseModel subclass.
+            DataFrameValidationError: the columns do not fit, or some rows are invalid (all of
+                them are listed in its ``report``; nothing is returned).
+
+        Example::
+
+            orders = df.flowodm.to_models(Order)
+        """
+        check_model(model, "df.flowodm.to_models()")
+        frame = self._unique_frame()
+        preparer = self._preparer(model, columns, extra, None)
+        started = time.perf_counter()
+        models: list[M] = []
+        errors: list[RowError] = []
+        for start in range(0, len(frame), DEFAULT_CHUNK_SIZE):
+            chunk = frame.iloc[start : start + DEFAULT_CHUNK_SIZE]
+            for _, instance, row_errors in preparer.models(chunk):
+                if instance is None:
+                    errors.extend(row_errors)
+                else:
+                    models.append(instance)
+        if errors:
+            _raise_invalid(model, len(frame), errors, started)
+        return models
+
+    def produce(
+        self,
+        model: type[M],
+        *,
+        key: Hashable | None = None,
+        columns: Mapping[Hashable, str] | None = None,
+        extra: Extra = "forbid",
+        on_invalid: OnInvalid = "raise",
+        dead_letter: str | None = None,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        progress: ProgressOption = None,
+        callback: Callable[[RunProgress], None] | None = None,
+        timeout: float | None = None,
+        stall_timeout: float | None = None,
+        connection: Any = None,
+        topic: str | None = None,
+        dry_run: bool = False,
+        columnar: bool = True,
+    ) -> ProduceReport:
+        """Produce every row as a ``model`` message and account for each one.
+
+        Args:
+            model: A ``FlowBaseModel`` subclass with a topic.
+            key: The frame column holding message keys; default: the model's ``key_field``.
+            columns: ``{frame column: field name or alias}`` for columns named differently.
+            extra: ``"forbid"`` rejects columns that match no field; ``"ignore"`` drops them.
+            on_invalid: ``"raise"`` (default) checks every row first and raises
+                ``DataFrameValidationError`` before sending anything if one is invalid;
+                ``"report"`` sends the valid rows and lists the invalid ones in the report.
+            dead_letter: A topic receiving each invalid row as JSON (its original values,
+                index and errors); needs ``on_invalid="report"``.
+            chunk_size: Rows coerced, checked and encoded together.
+            progress: ``None`` (a bar in notebooks and terminals unless
+                ``FLOWODM_PROGRESS=0``), ``False``, ``True``, ``"text"``, ``"widget"``, or a
+                tqdm class. The bar counts rows acknowledged by the broker.
+            callback: Called with a ``RunProgress`` after each chunk.
+            timeout: Seconds librdkafka may take per message (default: the connection's
+                ``produce_timeout``).
+            stall_timeout: Raise when no delivery completes for this long (default:
+                ``timeout``).
+            connection: A specific connection (default: the current one).
+            topic: Write to this topic instead of the model's.
+            dry_run: Validate and encode only; nothing is sent.
+            columnar: Allow the columnar fast path (models of plain scalar fields only).
+
+        Returns:
+            ``ProduceReport``: delivered, invalid (with reasons) and failed rows by index; a
+            failed row whose delivery timed out is "failed, may have been written".
+
+        Raises:
+            TypeError: ``model`` is not a FlowBaseModel subclass.
+            DataFrameValidationError: the columns do not fit the model, or (with
+                ``on_invalid="raise"``) some rows are invalid; nothing was sent.
+            BulkDeliveryTimeoutError: no delivery completed for ``stall_timeout`` seconds.
+            SettingsError: the model has no topic.
+            SchemaRegistryError: the schema could not be registered or looked up.
+
+        Example::
+
+            report = df.flowodm.produce(Order, on_invalid="report", dead_letter="orders-dlq")
+            report.to_frame()
+        """
+        check_model(model, "df.flowodm.produce()")
+        frame = self._frame
+        run: ProduceRun[M] = ProduceRun(
+            model,
+            key=key,
+            columns=columns,
+            extra=extra,
+            on_invalid=on_invalid,
+            dead_letter=dead_letter,
+            chunk_size=chunk_size,
+            progress=progress,
+            callback=callback,
+            timeout=timeout,
+            stall_timeout=stall_timeout,
+            total=len(frame),
+            connection=connection,
+            dry_run=dry_run,
+            topic=topic,
+            columnar=columnar,
+        )
+        try:
+            run.send(frame)
+        except (DataFrameValidationError, ValueError):
+            run.abort()  # nothing of the frame was sent; release the producer now
+            raise
+        return run.finish()
+
+    # ---------------------------------------------------------------- helpers
+
+    def _unique_frame(self) -> pd.DataFrame:
+        frame = self._frame
+        if not frame.index.is_unique:
+            dup = frame.index[frame.index.duplicated()][0]
+            raise ValueError(
+                f"the frame's index has duplicate labels (e.g. {dup!r}), but reports identify "
+                "rows by index label; call df.reset_index(drop=True) (or make it unique) first"
+            )
+        return frame
+
+    def _preparer(
+        self,
+        model: type[M],
+        columns: Mapping[Hashable, str] | None,
+        extra: Extra,
+        key: Hashable | None,
+    ) -> ChunkPreparer[M]:
+        plan = plan_columns(
+            model,
+            self._frame.columns,
+            columns=columns,
+            extra=extra,
+            key=key,
+            total=len(self._frame),
+        )
+        return ChunkPreparer(model, plan, local_encoding(model))
+
+
+def _chunk(chunk_size: int) -> int:
+    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive number of rows, not {chunk_size!r}")
+    return chunk_size
+
+
+def _raise_invalid(
+    model: type[BaseModel], total: int, errors: list[RowError], started: float
+) -> None:
+    report = ValidationReport(
+        model=display_name(model),
+        total=total,
+        errors=tuple(errors),
+        elapsed=time.perf_counter() - started,
+    )
+    raise DataFrameValidationError(
+        invalid_message(report, "no models were returned"), report=report
+    )

@@ -1,0 +1,108 @@
+"""Progress-bar tiers, the FLOWODM_PROGRESS switch and the delivery counter."""
+
+from __future__ import annotations
+
+import pytest
+import tqdm.auto
+import tqdm.std
+
+from flowodm.exceptions import ConfigurationError
+from flowodm.progress import DeliveryProgress, open_progress
+from tests.pandas.bars import RecordingBar
+
+
+def test_false_gives_no_bar() -> None:
+    assert open_progress(False, total=10, desc="x") is None
+
+
+def test_a_custom_class_is_used_with_total_and_description() -> None:
+    bar = open_progress(RecordingBar, total=10, desc="orders")
+    assert isinstance(bar, RecordingBar)
+    assert bar.total == 10
+    assert bar.desc == "orders"
+    bar.close()
+
+
+def test_automatic_tier_shows_nothing_when_output_is_not_a_terminal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert open_progress(None, total=10, desc="x") is None
+    assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("value", ["0", "false", "off", "no"])
+def test_env_switch_disables_the_automatic_bar(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("FLOWODM_PROGRESS", value)
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    assert open_progress(None, total=10, desc="x") is None
+
+
+def test_automatic_tier_in_a_terminal_is_a_text_bar(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    bar = open_progress(None, total=3, desc="x")
+    assert type(bar) is tqdm.std.tqdm
+    bar.close()
+
+
+def test_env_can_force_the_text_tier(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLOWODM_PROGRESS", "text")
+    bar = open_progress(None, total=3, desc="x")
+    assert type(bar) is tqdm.std.tqdm
+    bar.close()
+
+
+def test_explicit_true_shows_a_bar_even_off_a_terminal() -> None:
+    bar = open_progress(True, total=3, desc="x")
+    assert isinstance(bar, tqdm.std.tqdm)
+    bar.close()
+
+
+def test_in_a_notebook_the_automatic_tier_is_tqdm_auto(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("flowodm.progress._in_notebook", lambda: True)
+    bar = open_progress(None, total=3, desc="x")
+    assert type(bar) is tqdm.auto.tqdm
+    bar.close()
+
+
+def test_unknown_env_value_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLOWODM_PROGRESS", "sometimes")
+    with pytest.raises(ConfigurationError, match="FLOWODM_PROGRESS"):
+        open_progress(None, total=1, desc="x")
+
+
+def test_unknown_argument_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="progress='loud'"):
+        open_progress("loud", total=1, desc="x")  # type: ignore[arg-type]
+
+
+def test_delivery_progress_counts_acks_and_shows_invalid_and_failed() -> None:
+    bar = open_progress(RecordingBar, total=10, desc="x")
+    assert isinstance(bar, RecordingBar)
+    progress = DeliveryProgress(bar)
+    progress.acked(4)
+    progress.acked(0)
+    progress.counts(invalid=1, failed=0)
+    progress.counts(invalid=1, failed=0)  # unchanged: not redrawn
+    progress.acked(5)
+    progress.counts(invalid=1, failed=2)
+    progress.close()
+    progress.close()
+    assert bar.n == 9
+    assert bar.postfixes == [{"invalid": 1, "failed": 0}, {"invalid": 1, "failed": 2}]
+    assert bar.closed
+
+
+def test_delivery_progress_without_a_bar_does_nothing() -> None:
+    progress = DeliveryProgress(None)
+    progress.acked(3)
+    progress.counts(invalid=1, failed=1)
+    progress.close()
+
+
+def test_widget_tier_builds_a_notebook_bar_even_without_a_kernel() -> None:
+    import tqdm.notebook
+
+    bar = open_progress("widget", total=3, desc="x")
+    assert isinstance(bar, tqdm.notebook.tqdm)
+    bar.update(3)
+    bar.close()
