@@ -116,7 +116,7 @@ def _check_combinations(args: argparse.Namespace, source: Source) -> None:
 
 
 def plan_job(args: argparse.Namespace) -> Job:
-    """Check the command line, import the model, connect, and find where to start.
+    """Check the command line, import the model, find where to start, and connect.
 
     Raises:
         UsageError: an unusable option, input, model, or checkpoint.
@@ -139,13 +139,6 @@ def plan_job(args: argparse.Namespace) -> Job:
         "dry_run": args.dry_run,
         "progress": False,  # one bar for the whole file, driven here
     }
-    if not args.dry_run:
-        from flowodm.connection import connect
-
-        # Arguments over the environment (KAFKA_BOOTSTRAP_SERVERS, SCHEMA_REGISTRY_URL …).
-        run_options["connection"] = connect(
-            bootstrap_servers=args.bootstrap_servers, schema_registry_url=args.schema_registry_url
-        )
     checkpointer = None
     start = 0
     if args.checkpoint is not None:
@@ -153,6 +146,13 @@ def plan_job(args: argparse.Namespace) -> Job:
             args.checkpoint, source=FileIdentity.of(source.path), topic=topic
         )
         start = checkpointer.resume()
+    if not args.dry_run:
+        from flowodm.connection import connect
+
+        # Arguments over the environment (KAFKA_BOOTSTRAP_SERVERS, SCHEMA_REGISTRY_URL …).
+        run_options["connection"] = connect(
+            bootstrap_servers=args.bootstrap_servers, schema_registry_url=args.schema_registry_url
+        )
     return Job(
         source=source,
         model=model,
@@ -202,7 +202,7 @@ class _Loop:
         except DataFrameValidationError as exc:  # bad columns, or --on-invalid raise
             self.record(run.finish())  # nothing of this chunk was sent
             self.record_validation(exc)
-            self.stopped = str(exc)
+            self.stopped = _validation_stop(exc, frame)
             return False
         except FlowODMError as exc:  # a stall: abort() returns the run's partial report
             self.record(run.abort())
@@ -223,7 +223,9 @@ class _Loop:
             self.bar.counts(invalid=self.totals.invalid, failed=self.totals.failed)
 
     def record_validation(self, exc: DataFrameValidationError) -> None:
-        problems = problems_of(getattr(exc.report, "errors", ()))
+        # Column problems are not about rows: the stop message lists them instead.
+        errors = [e for e in getattr(exc.report, "errors", ()) if e.index is not None]
+        problems = problems_of(errors)
         self.totals.note(problems)
         if self.writer is not None:
             self.writer.write(problems)
@@ -279,6 +281,23 @@ def execute(job: Job) -> tuple[Outcome, bool]:
         stopped=loop.stopped,
     )
     return outcome, interrupted
+
+
+def _validation_stop(exc: DataFrameValidationError, frame: pd.DataFrame) -> str:
+    """Say why a chunk was refused as a whole, in terms of the command's options."""
+    errors = getattr(exc.report, "errors", ())
+    if not errors or any(e.index is None for e in errors):
+        problems = "; ".join(e.message for e in errors if e.index is None) or str(exc)
+        return (
+            f"the file's columns do not fit the model: {problems}. Map file columns to fields "
+            "with --columns COLUMN=FIELD, or drop unknown columns with --extra ignore"
+        )
+    rows = len({e.index for e in errors})
+    return (
+        f"{rows} row(s) among rows {frame.index[0]:,} to {frame.index[-1]:,} are invalid and "
+        "--on-invalid raise stops there; no row of that chunk was sent. Fix the rows, or use "
+        "--on-invalid report to send the valid rows and report the others"
+    )
 
 
 def _progress(job: Job) -> DeliveryProgress | None:

@@ -21,18 +21,16 @@ Command = Callable[[argparse.Namespace], int]
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the top-level parser; each subcommand module adds its own sub-parser."""
-    parser = argparse.ArgumentParser(prog="flowodm", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="flowodm",
+        description="Kafka messages as pydantic models: local sandbox, backfills and a demo.",
+    )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    from flowodm.cli import demo, sandbox
+    from flowodm.cli import demo, produce, sandbox
 
     sandbox.add_parser(subparsers)
+    produce.add_parser(subparsers)
     demo.add_parser(subparsers)
-    try:
-        from flowodm.cli import produce
-    except ImportError:  # the produce command arrives with the DataFrame kit
-        pass
-    else:
-        produce.add_parser(subparsers)
     return parser
 
 

@@ -38,14 +38,14 @@ field types; only an empty, unquoted cell counts as missing.
 
 _EPILOG = """\
 checkpoint guarantee:
-  With --checkpoint FILE, after every chunk the run waits until each row sent so far is
-  acknowledged by the broker or recorded as invalid (in --report or on --dead-letter), then
-  atomically records the number of leading rows that are done. A row whose delivery failed is
-  never counted as done. Running the same command again resumes at the first row not done: no
-  row is lost, and a row is sent twice only if it was in flight when the earlier run died, i.e.
-  at most one chunk (--chunk-size rows), plus the rows after a failed delivery. The checkpoint
-  records the input's path, size, modification time and a hash of its first MiB; resuming on a
-  different or changed file, or into another topic, is refused.
+  With --checkpoint FILE each chunk is finished (every row acknowledged by the broker, or
+  recorded as invalid in --report / on --dead-letter) before FILE records, atomically, how
+  many leading rows are done; a row whose delivery failed is never counted as done, and the
+  run stops after the chunk in which it failed. Running the same command again starts at the
+  first row not done: no row is lost, and the only rows that can be sent twice are those of
+  the one chunk that was in flight when the earlier run died or stopped (at most --chunk-size
+  rows). FILE records the input's path, size, modification time and a hash of its first MiB,
+  and the topic; resuming on a different or changed file, or into another topic, is refused.
 
 exit codes:
   0  every row was delivered (with --dry-run: every row is valid)

@@ -32,6 +32,7 @@ __all__ = [
 REPORT_COLUMNS = ("row", "status", "field", "type", "message", "input")
 _REPORT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _INPUT_SHOWN = 60  # characters of an offending value printed in the summary
+_LABEL_WIDTH = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +225,8 @@ def format_summary(outcome: Outcome) -> str:
     if not_handled:
         lines.append(_count("read but not sent (the run stopped)", not_handled))
     rate = t.rows / outcome.elapsed if outcome.elapsed > 0 else 0.0
-    lines.append(f"  {'elapsed':<34} {outcome.elapsed:>12.2f} s  ({rate:,.0f} rows/s)")
+    elapsed = f"{outcome.elapsed:,.2f} s"
+    lines.append(f"  {'elapsed':<{_LABEL_WIDTH}} {elapsed:>14}  ({rate:,.0f} rows/s)")
     if outcome.checkpoint is not None:
         path, done = outcome.checkpoint
         state = f"rows 0 to {done - 1:,} are done" if done else "no row is done yet"
@@ -236,7 +238,7 @@ def format_summary(outcome: Outcome) -> str:
 
 
 def _count(label: str, value: int) -> str:
-    return f"  {'rows ' + label:<34} {value:>12,}"
+    return f"  {'rows ' + label:<{_LABEL_WIDTH}} {value:>12,}"
 
 
 def _read_line(outcome: Outcome) -> str:
@@ -245,6 +247,8 @@ def _read_line(outcome: Outcome) -> str:
         after = f" after row {outcome.start - 1:,}" if outcome.start else ""
         return f"Read no rows from {outcome.source}{after}{resumed}."
     last = outcome.start + outcome.rows_read - 1
+    if outcome.rows_read == 1:
+        return f"Read 1 row from {outcome.source}: row {outcome.start:,}{resumed}."
     return (
         f"Read {outcome.rows_read:,} rows from {outcome.source}: rows {outcome.start:,} to "
         f"{last:,}{resumed}."
@@ -258,7 +262,7 @@ def _problem_lines(totals: Totals, report_path: Path | None) -> list[str]:
     if totals.shown:
         lines.append(f"First {len(totals.shown)} of {totals.problem_count:,} row problems:")
     for p in totals.shown:
-        where = "input" if p.row is None else f"row {p.row}"
+        where = "file" if p.row is None else f"row {p.row}"
         field_name = f" {p.field}:" if p.field else ":"
         value = "" if p.input is None else f" (input: {_text(p.input)[:_INPUT_SHOWN]})"
         status = "" if p.status == "invalid" else f" [{p.status}]"

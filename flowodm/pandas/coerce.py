@@ -43,10 +43,14 @@ def _missing(value: Any) -> bool:
     return False
 
 
-def _to_datetime(value: pd.Timestamp, utc: bool) -> dt.datetime:
-    if value.nanosecond:
-        value = value.floor("us")  # datetime holds microseconds; floor, as fastavro does
-    out: dt.datetime = value.to_pydatetime()
+def _to_datetime(value: pd.Timestamp, utc: bool) -> dt.datetime | str:
+    """A stdlib datetime, or (outside years 1-9999) a string pydantic rejects, naming the value."""
+    try:
+        if value.nanosecond:
+            value = value.floor("us")  # datetime holds microseconds; floor, as fastavro does
+        out: dt.datetime = value.to_pydatetime()
+    except (ValueError, OverflowError):
+        return f"{value} (outside the range of datetime, years 1 to 9999)"
     return _as_utc(out) if utc else out
 
 
@@ -118,8 +122,11 @@ def _datetimes(series: pd.Series, kind: Kind) -> list[Any]:
     if kind == "datetime":
         tz = getattr(series.dtype, "tz", None)
         values = series.dt.tz_localize(_UTC) if tz is None else series.dt.tz_convert(_UTC)
-    # to_pydatetime floors nanoseconds to microseconds, like fastavro does with the remainder.
-    out = np.array(values.dt.to_pydatetime(), dtype=object)
+    try:
+        # to_pydatetime floors nanoseconds to microseconds, as fastavro does with the remainder.
+        out = np.array(values.dt.to_pydatetime(), dtype=object)
+    except (ValueError, OverflowError):  # a value beyond year 9999 (datetime64[s] and wider)
+        out = np.array([_to_datetime(v, False) for v in values], dtype=object)
     missing = series.isna().to_numpy()
     if missing.any():
         out[missing] = None

@@ -306,6 +306,8 @@ def _arrow_strings(series: pd.Series) -> pa.Array:
         array = array.combine_chunks()
     if pa.types.is_dictionary(array.type):
         array = array.dictionary_decode()
+    if pa.types.is_null(array.type):  # an object column holding only missing values
+        array = pa.nulls(len(array), pa.large_string())
     if pa.types.is_string(array.type):
         array = array.cast(pa.large_string())
     if not pa.types.is_large_string(array.type):

@@ -137,6 +137,8 @@ class ProduceRun(Generic[M]):
     ) -> None:
         check_model(model, "ProduceRun")
         _check_options(on_invalid, dead_letter, chunk_size, extra)
+        timeout = None if timeout is None else _positive(timeout)
+        stall_timeout = None if stall_timeout is None else _positive(stall_timeout, "stall_timeout")
         self.model = model
         self._name = display_name(model)
         self._key = key
@@ -170,8 +172,8 @@ class ProduceRun(Generic[M]):
             codec = get_model_codec(model, conn)
             self.topic = topic or codec.topic
             self._encoding = codec_encoding(codec)
-            wait = conn.config.produce_timeout if timeout is None else _positive(timeout)
-            stall = wait if stall_timeout is None else _positive(stall_timeout, "stall_timeout")
+            wait = conn.config.produce_timeout if timeout is None else timeout
+            stall = wait if stall_timeout is None else stall_timeout
             self._bar = DeliveryProgress(
                 open_progress(progress, total=total, desc=f"{self._name} → {self.topic}")
             )

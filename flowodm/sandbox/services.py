@@ -22,7 +22,7 @@ from flowodm.sandbox.ports import (
     port_is_free,
 )
 from flowodm.sandbox.process import ProcessRef, exit_code, is_running, spawn, stop_processes, tail
-from flowodm.sandbox.state import ServiceRecord
+from flowodm.sandbox.state import OWNER_ENV, ServiceRecord
 
 __all__ = ["PortPlan", "ServiceSpec", "launch"]
 
@@ -156,7 +156,7 @@ def _spawn(spec: ServiceSpec, port: int, data_dir: Path, number: int) -> Process
     with log.open("a", encoding="utf-8") as handle:
         handle.write(f"--- flowodm sandbox {stamp}: starting {spec.name} on port {port}")
         handle.write(f" (attempt {number})\n" if number > 1 else "\n")
-    return spawn(argv, log_path=log, env=spec.env)
+    return spawn(argv, log_path=log, env={**spec.env, OWNER_ENV: str(data_dir)})
 
 
 def _rotate_log(log: Path) -> None:

@@ -23,6 +23,7 @@ from flowodm.sandbox.process import ProcessRef
 
 __all__ = [
     "DATA_DIR_ENV",
+    "OWNER_ENV",
     "STATE_FILE",
     "SandboxState",
     "ServiceRecord",
@@ -36,6 +37,9 @@ __all__ = [
 ]
 
 DATA_DIR_ENV = "FLOWODM_SANDBOX_DIR"
+# Every sandbox process carries its data directory in this environment variable, so whatever
+# a sandbox left behind can be found (over ``/proc/*/environ``) even without its state file.
+OWNER_ENV = "FLOWODM_SANDBOX_OWNER"
 STATE_FILE = "sandbox.json"
 _LOCK_FILE = "sandbox.lock"
 _FORMAT_VERSION = 1
@@ -134,8 +138,9 @@ def load_state(path: Path) -> SandboxState | None:
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise SandboxError(
-            f"sandbox state {state_file} is damaged ({exc!r}); stop any broker or registry "
-            "processes it started by hand (see ps), then delete the file"
+            f"sandbox state {state_file} is damaged ({exc!r}); stop the broker and registry "
+            f"it started by hand (list them with: grep -lzx '{OWNER_ENV}={path}' "
+            "/proc/*/environ), then delete the file"
         ) from exc
 
 

@@ -73,7 +73,7 @@ class AvroCodec:
         if fast is not None:
             try:
                 return fast(datum)
-            except Exception:
+            except Exception:  # Fallback or bad data: fastavro encodes it or reports the error
                 pass
         return self._encode_fastavro(datum)
 
@@ -102,17 +102,14 @@ class AvroCodec:
         try:
             validate(datum, self._parsed, raise_errors=True, strict=True)
         except ValidationError as verr:
-            messages = [str(e) for e in verr.errors]
             field = self._field_from_validation(verr)
-            detail = "; ".join(messages)
-        except Exception:
-            detail = str(exc)
-        else:
-            detail = str(exc)
+        except Exception:  # diagnosis is best effort: fastavro's own error below still stands
+            field = None
         name = _schema_name(self.schema)
-        where = f" field {field!r}" if field else ""
+        where = f" field {field!r} of" if field else ""
+        detail = _shorten(f"{type(exc).__name__}: {exc}")
         return SerializationError(
-            f"cannot encode{where} of {name} as Avro: {detail}", model=name, field=field
+            f"cannot encode{where} {name} as Avro: {detail}", model=name, field=field
         )
 
     def _field_from_validation(self, error: ValidationError) -> str | None:
@@ -212,6 +209,11 @@ def _schema_name(schema: Any) -> str:
         if isinstance(name, str):
             return f"{namespace}.{name}" if namespace and "." not in name else name
     return json.dumps(schema) if not isinstance(schema, str) else schema
+
+
+def _shorten(text: str, limit: int = 300) -> str:
+    """Cap fastavro's messages, which can embed a whole datum or schema."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _naive_as_utc(value: Any) -> Any:

@@ -95,7 +95,7 @@ def _counts(out: str) -> dict[str, int]:
 
 def _exactly(sandbox: Sandbox, topic: str, count: int) -> list[Message]:
     """All messages of ``topic``, asserting there are exactly ``count``."""
-    messages = consume_all(sandbox.bootstrap_servers, topic, count, linger=1.0)
+    messages = consume_all(sandbox.bootstrap_servers, topic, count, linger=0.5)
     assert len(messages) == count
     return messages
 
@@ -278,7 +278,7 @@ def test_dry_run_sends_nothing_and_needs_no_broker(
     out = capsys.readouterr().out
     assert _counts(out)["valid (dry run: nothing was sent)"] == 3
     assert "row 1 amount:" in out
-    assert main([*args[:2], str(_csv(tmp_path / "ok.csv", 3)), *args[3:]]) == 0
+    assert main([args[0], str(_csv(tmp_path / "ok.csv", 3)), *args[2:]]) == 0
 
 
 def test_limit_reads_only_the_first_rows(

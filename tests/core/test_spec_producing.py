@@ -13,7 +13,8 @@ import struct
 from collections.abc import Iterator
 
 import pytest
-from confluent_kafka import Message
+from confluent_kafka import KafkaError, Message
+from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from flowodm.connection import disconnect, get_connection
 from flowodm.sandbox import Sandbox
@@ -38,6 +39,7 @@ def test_blocking_production(sandbox: Sandbox, make_topic: TopicFactory) -> None
 
     # --- page block: Blocking Production
     from datetime import datetime  # noqa: F401 - as on the page
+
     from flowodm import FlowBaseModel, connect
 
     connect(
@@ -267,11 +269,8 @@ def test_producer_configuration(sandbox: Sandbox, make_topic: TopicFactory) -> N
 
 
 def test_wire_format_header_and_schema_id_cache(
-    sandbox: Sandbox, make_topic: TopicFactory, registry_client: object
+    sandbox: Sandbox, make_topic: TopicFactory, registry_client: SchemaRegistryClient
 ) -> None:
-    from confluent_kafka.schema_registry import SchemaRegistryClient
-
-    assert isinstance(registry_client, SchemaRegistryClient)
     orders_topic = make_topic()
     from flowodm import FlowBaseModel, connect
 
@@ -357,6 +356,7 @@ def test_error_handling(
 
     # Larger than librdkafka's message.max.bytes (1 MB): Kafka refuses it.
     order = OrderEvent(order_id="X" * 2_000_000, amount=1.0)
+    caught = None
 
     # --- page block: Error Handling
     from flowodm.exceptions import ProducerError
@@ -369,8 +369,7 @@ def test_error_handling(
         caught = e
     # --- end of block
 
-    from confluent_kafka import KafkaError
-
+    assert caught is not None
     assert caught.kafka_error.code() == KafkaError.MSG_SIZE_TOO_LARGE
     assert caught.topic == orders_topic
     out = capsys.readouterr().out
@@ -404,6 +403,7 @@ def test_error_handling_when_the_broker_is_down(
         amount: float
 
     order = OrderEvent(order_id="ORD-001", amount=99.99)
+    caught = None
 
     # --- page block: Error Handling
     from flowodm.exceptions import ProducerError
@@ -415,7 +415,6 @@ def test_error_handling_when_the_broker_is_down(
         caught = e
     # --- end of block
 
-    from confluent_kafka import KafkaError
-
+    assert caught is not None
     assert caught.kafka_error.code() == KafkaError._MSG_TIMED_OUT
     assert "may have been written" in capsys.readouterr().out

@@ -9,6 +9,7 @@ from decimal import Decimal  # noqa: TC003  (pydantic needs it at runtime)
 from pydantic import Field
 
 from flowodm.model import FlowBaseModel
+from flowodm.schema import TimestampMicros
 
 
 class Status(str, enum.Enum):
@@ -46,6 +47,7 @@ class Reading(FlowBaseModel):
     count: int = Field(default=0, ge=0, le=1000)
     ok: bool | None = None
     at: dt.datetime | None = None
+    exact: TimestampMicros | None = None
     level: Status = Status.NEW
 
 

@@ -140,3 +140,13 @@ def test_the_series_is_not_modified() -> None:
     before = series.copy(deep=True)
     coerce_series(series, "int")
     pd.testing.assert_series_equal(series, before)
+
+
+def test_timestamps_outside_the_datetime_range_become_a_value_pydantic_rejects() -> None:
+    stamps = np.array(["2024-01-01", "10000-01-02", "NaT"], dtype="datetime64[s]")
+    first, second, third = coerce_series(pd.Series(stamps), "datetime")
+    assert first == dt.datetime(2024, 1, 1, tzinfo=UTC)
+    assert isinstance(second, str)
+    assert "10000-01-02" in second
+    assert "outside the range of datetime" in second
+    assert third is None

@@ -165,9 +165,10 @@ def reading_frames(draw: st.DrawFn) -> pd.DataFrame:
         "count": draw(int_column(n, -5, 1005)),
         "ok": draw(bool_column(n)),
         "at": draw(time_column(n)),
+        "exact": draw(time_column(n)),
         "level": draw(text_column(n, STATUS)),
     }
-    keep = draw(st.sets(st.sampled_from(["value", "count", "ok", "at", "level"])))
+    keep = draw(st.sets(st.sampled_from(["value", "count", "ok", "at", "exact", "level"])))
     return pd.DataFrame({k: v for k, v in columns.items() if k == "sensor" or k in keep})
 
 
@@ -308,3 +309,29 @@ def test_int32_range_is_enforced_like_pydantic() -> None:
     fast, slow = _both(Narrow, frame)
     _assert_same(fast, slow)
     assert fast.invalid == [1, 3]
+
+
+def test_uint64_beyond_avro_long_is_left_to_the_per_row_path_which_rejects_it() -> None:
+    frame = pd.DataFrame({"n": pd.Series([2**63 - 1, 2**63, 2**64 - 1], dtype="uint64")})
+    fast, slow = _both(Wide, frame)
+    _assert_same(fast, slow)
+    assert fast.invalid == [1, 2]
+    assert {e.type for e in fast.errors} == {"serialization"}
+
+
+def test_timestamps_beyond_year_9999_are_invalid_rows_not_crashes() -> None:
+    stamps = np.array(["2024-01-01", "10000-01-01", "0001-01-01"], dtype="datetime64[s]")
+    frame = pd.DataFrame({"at": pd.Series(stamps), "n": [1, 2, 3]})
+    fast, slow = _both(Stamped, frame)
+    _assert_same(fast, slow)
+    assert fast.invalid == [1]
+    assert fast.columnar == 1  # year 1 is left to pydantic, which accepts it
+
+
+class Wide(FlowBaseModel):
+    n: int
+
+
+class Stamped(FlowBaseModel):
+    at: dt.datetime
+    n: int

@@ -88,6 +88,7 @@ def test_unknown_route_and_wrong_method_answer_error_bodies(http: httpx.Client) 
         (b'{"schema": "\\"int\\"", "references": [{"name": 1}]}', 400, 400, "references[0]"),
         (b'{"schema": "\\"int\\"", "schemaType": "XML"}', 422, 42201, "schemaType"),
         (b"\xff\xfe", 400, 400, "not valid JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, 400, 400, "too deeply"),
     ],
 )
 def test_malformed_bodies_get_confluent_error_bodies(
@@ -113,6 +114,12 @@ def test_malformed_bodies_get_confluent_error_bodies(
         ('{"type": "enum", "name": "E", "symbols": ["A"], "default": "B"}', "default"),
         ('"wat"', "wat"),
         ("   ", "empty"),
+        (
+            '{"type": "record", "name": "R", "fields": '
+            '[{"name": "a", "type": "double", "default": NaN}]}',
+            "NaN is not a JSON value",
+        ),
+        ('{"type": "array", "items": ' * 3000 + '"int"' + "}" * 3000, "too deeply"),
     ],
 )
 def test_invalid_avro_is_42201_with_the_parsers_reason(
@@ -250,6 +257,7 @@ def test_subject_soft_then_permanent_delete(http: httpx.Client) -> None:
     assert http.get("/subjects").json() == []
     assert http.get("/subjects", params={"deleted": "true"}).json() == ["s"]
     assert http.get("/subjects", params={"deleted_only": "true"}).json() == ["s"]
+    assert http.get("/subjects", params={"deletedOnly": "true"}).json() == ["s"]
     error(http.get("/subjects/s/versions"), 404, 40401)
     assert http.get("/subjects/s/versions", params={"deleted": "true"}).json() == [1, 2]
     assert http.get("/subjects/s/versions/1", params={"deleted": "true"}).json()["id"] == 1
@@ -275,6 +283,18 @@ def test_version_soft_then_permanent_delete(http: httpx.Client) -> None:
     error(http.delete("/subjects/s/versions/9"), 404, 40402)
     error(http.delete("/subjects/nope/versions/1"), 404, 40401)
     error(http.delete("/subjects/s/versions/zero"), 422, 42202)
+
+
+def test_deleted_only_lists_just_the_soft_deleted_versions(http: httpx.Client) -> None:
+    ok_id(http, "s", V1)
+    ok_id(http, "s", V2)
+    ok_id(http, "live", V1)
+    http.delete("/subjects/s/versions/1")
+    for name in ("deletedOnly", "deleted_only"):  # Confluent's spelling, confluent-kafka's
+        assert http.get("/subjects/s/versions", params={name: "true"}).json() == [1]
+        assert http.get("/subjects/live/versions", params={name: "true"}).json() == []
+        assert http.get("/subjects", params={name: "true"}).json() == []
+    assert http.get("/subjects/s/versions", params={"deleted": "true"}).json() == [1, 2]
 
 
 def test_delete_latest_version_alias(http: httpx.Client) -> None:
@@ -336,6 +356,9 @@ def test_unknown_schema_ids_are_40403(http: httpx.Client) -> None:
         "/schemas/ids/99/versions",
         "/schemas/ids/99/subjects",
         "/schemas/ids/abc",
+        "/schemas/ids/0",
+        "/schemas/ids/99999999999999999999",
+        "/schemas/ids/99999999999999999999/versions",
     ):
         error(http.get(path), 404, 40403)
 
@@ -430,10 +453,17 @@ def test_subject_config_and_default_to_global(http: httpx.Client) -> None:
     assert http.put("/config/s", json={"compatibility": "NONE"}).json() == {"compatibility": "NONE"}
     assert http.get("/config/s").json() == {"compatibilityLevel": "NONE"}
     assert http.get("/config").json() == {"compatibilityLevel": "BACKWARD"}
-    error(http.delete("/config/s"), 404, 40401)
-    ok_id(http, "s", V1)
+    # As in Confluent, DELETE needs a subject-level config, not versions.
     assert http.delete("/config/s").json() == {"compatibilityLevel": "NONE"}
     error(http.get("/config/s"), 404, 40408)
+    ok_id(http, "s", V1)
+    assert "'s' not found" in error(http.delete("/config/s"), 404, 40401)
+    http.put("/config", json={"compatibility": "FULL"})
+    http.put("/config/s", json={"compatibility": "FORWARD"})
+    assert http.delete("/config/s").json() == {"compatibilityLevel": "FORWARD"}
+    assert http.get("/config/s", params={"defaultToGlobal": "true"}).json() == {
+        "compatibilityLevel": "FULL"
+    }
 
 
 @pytest.mark.parametrize("body", [{"compatibility": "SIDEWAYS"}, {"compatibility": 3}, {}])
@@ -516,6 +546,7 @@ def test_mode_is_readwrite(http: httpx.Client) -> None:
     assert http.get("/mode/s").json() == {"mode": "READWRITE"}
     assert http.put("/mode", json={"mode": "readwrite"}).json() == {"mode": "READWRITE"}
     assert "READWRITE" in error(http.put("/mode", json={"mode": "READONLY"}), 422, 42204)
+    assert "JSON object" in error(http.put("/mode", json=["READWRITE"]), 400, 400)
 
 
 def test_unknown_fields_are_refused_unless_the_client_accepts_unknown_properties(

@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 import stat
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from flowodm.sandbox import Sandbox, start, stop
+from flowodm.sandbox.state import OWNER_ENV
 
 
-def processes_mentioning(text: str) -> list[int]:
-    """Pids of live (non-zombie) processes whose command line contains ``text``."""
+def sandbox_processes(data_dir: Path) -> list[int]:
+    """Pids of live (non-zombie) processes that a sandbox in ``data_dir`` started.
+
+    Every sandbox process (broker and registry, every attempt) carries ``data_dir`` in its
+    environment, so this finds them whatever their command line says.
+    """
+    marker = f"{OWNER_ENV}={data_dir}".encode()
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            environ = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if text in cmdline and state not in ("Z", "X"):
+        if marker in environ and pid_alive(int(entry.name)):
             found.append(int(entry.name))
     return found
 
@@ -34,6 +40,14 @@ def pid_alive(pid: int) -> bool:
     except OSError:
         return False
     return state not in ("Z", "X")
+
+
+def wait_until(predicate: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Poll ``predicate`` until it holds; fail the test after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.02)
 
 
 def failing_program(directory: Path, message: str, code: int = 1) -> Path:
@@ -50,7 +64,7 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "sandbox"
     yield path
     stop(path)
-    assert processes_mentioning(str(path)) == [], "a sandbox process outlived its test"
+    assert sandbox_processes(path) == [], "a sandbox process outlived its test"
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import json
 import os
 import signal
 import socket
-import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ from flowodm.exceptions import SandboxError
 from flowodm.sandbox import Sandbox, api, start, status, stop
 from flowodm.sandbox.ports import free_port
 from flowodm.testing import consume_all
-from tests.sandbox.conftest import failing_program, pid_alive, processes_mentioning
+from tests.sandbox.conftest import failing_program, pid_alive, sandbox_processes, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -34,13 +34,6 @@ def occupied_port() -> Iterator[int]:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         yield sock.getsockname()[1]
-
-
-def _wait_until(predicate: Callable[[], bool], seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
 
 
 def _produce_and_read_back(sandbox: Sandbox, topic: str) -> None:
@@ -68,12 +61,15 @@ def test_start_status_stop(private_sandbox: StartSandbox, data_dir: Path) -> Non
     assert recorded["broker"]["pid"] == sandbox.broker_pid
     assert status(data_dir) == sandbox
     assert "lost when the broker stops" in sandbox.describe()
+    # The orphan checks of every test rely on this marker being on both processes.
+    assert sorted(sandbox_processes(data_dir)) == sorted([sandbox.broker_pid, sandbox.registry_pid])
     _produce_and_read_back(sandbox, "api-start-status-stop")
 
     assert stop(data_dir) is True
     assert not pid_alive(sandbox.broker_pid)
     assert not pid_alive(sandbox.registry_pid)
     assert status(data_dir) is None
+    assert sandbox_processes(data_dir) == []
     assert not (data_dir / "sandbox.json").exists()
     assert stop(data_dir) is False
 
@@ -83,6 +79,17 @@ def test_start_is_idempotent(private_sandbox: StartSandbox) -> None:
     again = private_sandbox()
     assert again == first
     assert again.notes == ("it was already running; nothing was started",)
+
+
+def test_concurrent_starts_share_one_sandbox(data_dir: Path) -> None:
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = [
+            pool.submit(start, broker_port=0, registry_port=0, data_dir=data_dir) for _ in range(3)
+        ]
+        results = [future.result(timeout=60) for future in futures]
+    assert results[0] == results[1] == results[2]
+    assert sum("already running" in " ".join(r.notes) for r in results) == 2
+    assert len(sandbox_processes(data_dir)) == 2
 
 
 def test_start_with_other_explicit_ports_than_the_running_sandbox_is_refused(
@@ -115,7 +122,7 @@ def test_default_ports_fall_back_to_free_ports_when_taken(
 def test_an_explicit_port_in_use_is_an_error(data_dir: Path, occupied_port: int) -> None:
     with pytest.raises(SandboxError, match=f"broker port {occupied_port} is in use"):
         start(broker_port=occupied_port, registry_port=0, data_dir=data_dir)
-    assert processes_mentioning(str(data_dir)) == []
+    assert sandbox_processes(data_dir) == []
     assert status(data_dir) is None
 
 
@@ -134,7 +141,7 @@ def test_a_missing_broker_binary_names_the_extra(
     monkeypatch.setenv("FLOWODM_BROKER_BIN", "/nonexistent")
     with pytest.raises(SandboxError, match=r"FLOWODM_BROKER_BIN.*pip install 'flowodm\[sandbox\]'"):
         start(broker_port=0, registry_port=0, data_dir=data_dir)
-    assert processes_mentioning(str(data_dir)) == []
+    assert sandbox_processes(data_dir) == []
 
 
 def test_an_unwritable_data_dir_is_an_error(tmp_path: Path) -> None:
@@ -154,7 +161,7 @@ def test_a_broker_dying_at_start_is_reported_and_leaves_no_process(
     message = str(failure.value)
     assert "the broker exited with code 1" in message
     assert "boom: no broker today" in message  # the log's last lines
-    assert processes_mentioning(str(data_dir)) == []  # the registry was stopped too
+    assert sandbox_processes(data_dir) == []  # the registry was stopped too
     assert status(data_dir) is None
 
 
@@ -164,7 +171,7 @@ def test_a_registry_dying_at_start_is_reported_and_leaves_no_broker(data_dir: Pa
     with pytest.raises(SandboxError, match="the registry exited with code 1") as failure:
         start(broker_port=broker_port, registry_port=0, data_dir=data_dir)
     assert "cannot use data dir" in str(failure.value)
-    assert processes_mentioning(f"127.0.0.1:{broker_port}") == []
+    assert sandbox_processes(data_dir) == []
     assert not (data_dir / "sandbox.json").exists()
 
 
@@ -174,7 +181,7 @@ def test_start_after_the_broker_was_killed_gives_a_working_sandbox(
     before = private_sandbox()
     assert before.broker_pid is not None
     os.kill(before.broker_pid, signal.SIGKILL)
-    _wait_until(lambda: status(data_dir) is None)
+    wait_until(lambda: status(data_dir) is None)
 
     after = private_sandbox()
 
@@ -199,7 +206,7 @@ def test_registry_restart_keeps_ids_and_versions(
     client.close()
     assert before.registry_pid is not None
     os.kill(before.registry_pid, signal.SIGTERM)
-    _wait_until(lambda: not pid_alive(before.registry_pid or 0))
+    wait_until(lambda: not pid_alive(before.registry_pid or 0))
 
     after = private_sandbox()
 
@@ -231,7 +238,7 @@ def test_a_restarted_broker_moves_when_its_old_port_was_taken(
     assert before.broker_pid is not None
     old_port = int(before.bootstrap_servers.rsplit(":", 1)[1])
     os.kill(before.broker_pid, signal.SIGKILL)
-    _wait_until(lambda: status(data_dir) is None)
+    wait_until(lambda: status(data_dir) is None)
     with socket.socket() as squatter:
         squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         squatter.bind(("127.0.0.1", old_port))

@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from flowodm.exceptions import SandboxError
 from flowodm.sandbox.process import ProcessRef, exit_code, is_running, spawn, stop_processes, tail
-
-
-def _wait_for(predicate: Callable[[], bool], seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not reached")
+from tests.sandbox.conftest import wait_until
 
 
 def test_spawned_process_runs_in_its_own_session_and_logs_to_file(tmp_path: Path) -> None:
@@ -29,7 +19,7 @@ def test_spawned_process_runs_in_its_own_session_and_logs_to_file(tmp_path: Path
     ref = spawn([sys.executable, "-c", code], log_path=log, env=dict(os.environ))
     try:
         assert is_running(ref)
-        _wait_for(lambda: "sid" in log.read_text())
+        wait_until(lambda: "sid" in log.read_text())
         assert log.read_text().split() == ["sid", str(ref.pid)]  # session leader: sid == pid
         assert os.getsid(ref.pid) != os.getsid(0)
     finally:
@@ -41,7 +31,7 @@ def test_exit_code_and_tail_report_a_process_that_failed(tmp_path: Path) -> None
     log = tmp_path / "fail.log"
     code = "import sys; [print('line', i) for i in range(30)]; sys.exit(3)"
     ref = spawn([sys.executable, "-c", code], log_path=log, env=dict(os.environ))
-    _wait_for(lambda: exit_code(ref) is not None)
+    wait_until(lambda: exit_code(ref) is not None)
     assert exit_code(ref) == 3
     assert not is_running(ref)
     assert tail(log, lines=2) == "line 28\nline 29"
@@ -64,7 +54,7 @@ def test_a_process_ignoring_sigterm_is_killed_after_the_grace_period(tmp_path: P
     log = tmp_path / "stubborn.log"
     script = "trap '' TERM; echo trapped; while :; do sleep 0.1; done"
     ref = spawn(["/bin/sh", "-c", script], log_path=log, env=dict(os.environ))
-    _wait_for(lambda: "trapped" in log.read_text())
+    wait_until(lambda: "trapped" in log.read_text())
     stop_processes([ref], grace=0.3)
     assert not is_running(ref)
     assert exit_code(ref) == -9

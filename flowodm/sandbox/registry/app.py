@@ -35,6 +35,7 @@ ACCEPTED_CONTENT_TYPES = frozenset(
     }
 )
 _READWRITE = "READWRITE"
+_MAX_SCHEMA_ID = 2**31 - 1
 
 logger = logging.getLogger("flowodm.sandbox.registry")
 
@@ -87,13 +88,24 @@ class Request:
         return SchemaRequest.from_json(self.json(), self.accept_unknown)
 
     def json(self) -> Any:
-        """Decode the body as JSON (400 when empty or malformed)."""
+        """Decode the body as JSON (400 when empty, malformed or nested absurdly deep)."""
         if not self.raw_body.strip():
             raise errors.bad_request("The request body is empty; send a JSON object")
         try:
             return json.loads(self.raw_body)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise errors.bad_request(f"The request body is not valid JSON: {exc}") from exc
+        except RecursionError:
+            raise errors.bad_request("The request body nests JSON too deeply") from None
+
+    def json_object(self) -> dict[str, Any]:
+        """Decode the body as a JSON object (400 for anything else)."""
+        body = self.json()
+        if not isinstance(body, dict):
+            raise errors.bad_request(
+                f"The request body must be a JSON object, got {type(body).__name__}"
+            )
+        return body
 
     def flag(self, name: str) -> bool:
         """Return a boolean query parameter (``true``/``false``, any case; absent: false)."""
@@ -103,6 +115,14 @@ class Request:
         if value.lower() == "true":
             return True
         raise errors.bad_request(f"Query parameter '{name}' must be true or false, got {value!r}")
+
+    def deleted_only(self) -> bool:
+        """Return the deleted-only flag under either spelling.
+
+        Confluent's server reads ``deletedOnly``; confluent-kafka's Python client sends
+        ``deleted_only``.
+        """
+        return self.flag("deletedOnly") or self.flag("deleted_only")
 
     def text(self, name: str) -> str | None:
         """Return the last value of a query parameter, or ``None``."""
@@ -145,9 +165,13 @@ def _ok(payload: Any) -> Response:
 
 
 def _schema_id(request: Request) -> int:
+    """Return the ``{id}`` path parameter; 40403 for anything that cannot be an id."""
     text = request.params["id"]
     if not re.fullmatch(r"-?\d+", text):
         raise errors.schema_not_found(f"Schema id '{text}' is not an integer")
+    # Confluent ids are 32-bit; a larger number cannot name a schema (nor fit in SQLite).
+    if not 1 <= int(text) <= _MAX_SCHEMA_ID:
+        raise errors.schema_not_found(f"Schema {text} not found")
     return int(text)
 
 
@@ -164,7 +188,7 @@ def _root(registry: Registry, request: Request) -> Response:
 
 def _subjects(registry: Registry, request: Request) -> Response:
     names = registry.subjects(
-        request.flag("deleted"), request.flag("deleted_only"), request.text("subjectPrefix") or ""
+        request.flag("deleted"), request.deleted_only(), request.text("subjectPrefix") or ""
     )
     return _ok(_page(names, request))
 
@@ -180,7 +204,7 @@ def _delete_subject(registry: Registry, request: Request) -> Response:
 
 def _versions(registry: Registry, request: Request) -> Response:
     found = registry.versions(
-        request.params["subject"], request.flag("deleted"), request.flag("deleted_only")
+        request.params["subject"], request.flag("deleted"), request.deleted_only()
     )
     return _ok(_page(found, request))
 
@@ -249,7 +273,7 @@ def _get_config(registry: Registry, request: Request) -> Response:
 
 
 def _put_config(registry: Registry, request: Request) -> Response:
-    return _ok(registry.set_config(request.params.get("subject"), request.json()))
+    return _ok(registry.set_config(request.params.get("subject"), request.json_object()))
 
 
 def _delete_config(registry: Registry, request: Request) -> Response:
@@ -269,8 +293,7 @@ def _get_mode(registry: Registry, request: Request) -> Response:
 
 
 def _put_mode(registry: Registry, request: Request) -> Response:
-    body = request.json()
-    mode = body.get("mode") if isinstance(body, dict) else None
+    mode = request.json_object().get("mode")
     if not isinstance(mode, str) or mode.upper() != _READWRITE:
         raise errors.invalid_mode(mode)
     return _ok({"mode": _READWRITE})

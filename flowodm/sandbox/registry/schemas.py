@@ -117,21 +117,40 @@ def parse_schema(
     Raises:
         RegistryHTTPError: 42201 with the parser's reason when the schema is invalid.
     """
+    try:
+        return _parse(schema_type, text, tuple(references), referenced)
+    except RecursionError:
+        raise invalid_schema("the schema nests too deeply to be parsed") from None
+
+
+def _parse(
+    schema_type: str,
+    text: str,
+    references: tuple[Reference, ...],
+    referenced: Sequence[ParsedSchema],
+) -> ParsedSchema:
+    """Do the work of :func:`parse_schema`."""
     if not text.strip():
         raise invalid_schema("the schema is empty")
     if schema_type == PROTOBUF:
-        return ParsedSchema(PROTOBUF, text, text, tuple(references))
+        return ParsedSchema(PROTOBUF, text, text, references)
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
+        document = json.loads(text, parse_constant=_refuse_constant)
+    except ValueError as exc:  # JSONDecodeError, or NaN/Infinity refused below
         raise invalid_schema(f"the {schema_type} schema is not valid JSON: {exc}") from exc
     if schema_type == JSON:
         if not isinstance(document, dict | bool):
             raise invalid_schema("a JSON Schema must be a JSON object or a boolean")
-        return ParsedSchema(
-            JSON, _compact(document), _canonical(document), tuple(references), document
-        )
-    return _parse_avro(document, tuple(references), referenced)
+        return ParsedSchema(JSON, _compact(document), _canonical(document), references, document)
+    return _parse_avro(document, references, referenced)
+
+
+def _refuse_constant(name: str) -> Any:
+    """Refuse ``NaN`` and ``Infinity``, which Python's json reads but JSON does not have.
+
+    A stored schema holding one would break every other client that fetches it.
+    """
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _parse_avro(

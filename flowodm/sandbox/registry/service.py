@@ -233,12 +233,8 @@ class Registry:
             return {"compatibilityLevel": self._global_level().value}
         return {"compatibilityLevel": level}
 
-    def set_config(self, subject: str | None, body: object) -> dict[str, Any]:
+    def set_config(self, subject: str | None, body: dict[str, Any]) -> dict[str, Any]:
         """Set a level from ``{"compatibility": ...}``; returns ``{"compatibility": ...}``."""
-        if not isinstance(body, dict):
-            raise errors.bad_request(
-                f"The request body must be a JSON object, got {type(body).__name__}"
-            )
         unsupported = sorted(
             key
             for key, value in body.items()
@@ -255,16 +251,20 @@ class Registry:
         return {"compatibility": level.value}
 
     def delete_config(self, subject: str | None) -> dict[str, Any]:
-        """Remove a level and return the one in force before (subject: 40401 if unknown)."""
+        """Remove a level and return it; a subject without a level of its own answers 40401.
+
+        As in Confluent, whether the subject has versions does not matter, only its config.
+        """
         with self.store.transaction():
             if subject is None:
-                previous = self._global_level()
+                previous = self._global_level().value
             else:
-                if not self.store.versions(subject):
+                configured = self.store.get_config(subject)
+                if configured is None:
                     raise errors.subject_not_found(subject)
-                previous = self.effective_level(subject)
+                previous = configured
             self.store.delete_config(subject)
-        return {"compatibilityLevel": previous.value}
+        return {"compatibilityLevel": previous}
 
     # --- helpers -------------------------------------------------------------------------
 

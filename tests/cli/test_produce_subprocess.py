@@ -1,0 +1,89 @@
+"""``python -m flowodm produce`` as a real process: exit codes, and no traceback on failures."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flowodm.sandbox import Sandbox
+from flowodm.testing import TopicFactory, consume_all
+
+ROOT = Path(__file__).resolve().parents[2]
+# The file-path spelling of --model, resolved from the repository root (the working directory).
+MODEL = "tests/cli/cli_models.py:CliOrder"
+
+
+def _flowodm(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flowodm", "produce", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _orders(path: Path, amounts: list[str]) -> Path:
+    lines = ["order_id,amount,quantity,created_at"]
+    lines += [f"O-{i},{a},1,2024-01-01T00:00:00Z" for i, a in enumerate(amounts)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_missing_file_exits_2_without_traceback(tmp_path: Path) -> None:
+    result = _flowodm(str(tmp_path / "nope.csv"), "--model", MODEL)
+    assert result.returncode == 2
+    assert "flowodm produce: error: input file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unimportable_model_exits_2_without_traceback(tmp_path: Path) -> None:
+    result = _flowodm(str(_orders(tmp_path / "o.csv", ["1"])), "--model", "no_such_module:Order")
+    assert result.returncode == 2
+    assert "no module named 'no_such_module'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_broker_configuration_exits_1_without_traceback(tmp_path: Path) -> None:
+    result = _flowodm(str(_orders(tmp_path / "o.csv", ["1"])), "--model", MODEL)
+    assert result.returncode == 1
+    assert "flowodm: error: no Kafka bootstrap servers configured" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.integration
+def test_exit_0_when_delivered_and_1_when_a_row_is_invalid(
+    sandbox: Sandbox, make_topic: TopicFactory, tmp_path: Path
+) -> None:
+    topic = make_topic()
+    connection = [
+        "--topic", topic, "--bootstrap-servers", sandbox.bootstrap_servers,
+        "--schema-registry-url", sandbox.schema_registry_url,
+    ]  # fmt: skip
+    good = _flowodm(str(_orders(tmp_path / "good.csv", ["1", "2"])), "--model", MODEL, *connection)
+    assert good.returncode == 0, good.stderr
+    assert "rows delivered" in good.stdout
+    bad = _flowodm(str(_orders(tmp_path / "bad.csv", ["3", "x"])), "--model", MODEL, *connection)
+    assert bad.returncode == 1
+    assert "row 1 amount:" in bad.stdout
+    assert "Traceback" not in bad.stderr
+    assert len(consume_all(sandbox.bootstrap_servers, topic, 3, linger=0.5)) == 3
+
+
+@pytest.mark.integration
+def test_registry_credentials_never_appear_in_the_output(
+    sandbox: Sandbox, make_topic: TopicFactory, tmp_path: Path
+) -> None:
+    # A registry URL with credentials pointing at a port nobody listens on: the run fails,
+    # and neither the password nor the user:password pair is printed.
+    result = _flowodm(
+        str(_orders(tmp_path / "o.csv", ["1"])), "--model", MODEL, "--topic", make_topic(),
+        "--bootstrap-servers", sandbox.bootstrap_servers,
+        "--schema-registry-url", "http://alice:s3cr3t-pw@127.0.0.1:9",
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "s3cr3t-pw" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr

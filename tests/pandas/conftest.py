@@ -1,0 +1,53 @@
+"""Fixtures for the DataFrame tests that talk to the sandbox broker and registry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from confluent_kafka import Message
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroDeserializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+
+from flowodm.config import build_config
+from flowodm.connection import Connection
+from flowodm.sandbox import Sandbox
+from flowodm.testing import consume_all
+from tests.pandas.bars import RecordingBar
+
+
+@pytest.fixture
+def conn(sandbox: Sandbox) -> Iterator[Connection]:
+    """A connection of its own to the sandbox broker and registry."""
+    connection = Connection(
+        build_config(
+            bootstrap_servers=sandbox.bootstrap_servers,
+            schema_registry_url=sandbox.schema_registry_url,
+        )
+    )
+    yield connection
+    connection.close(5)
+
+
+@pytest.fixture(autouse=True)
+def _forget_bars() -> Iterator[None]:
+    RecordingBar.instances.clear()
+    yield
+    RecordingBar.instances.clear()
+
+
+def read_back(
+    sandbox: Sandbox,
+    registry: SchemaRegistryClient,
+    topic: str,
+    expected: int,
+    *,
+    linger: float = 0.0,
+) -> list[tuple[bytes | None, dict[str, Any], Message]]:
+    """Consume ``topic`` and decode every value with Confluent's own ``AvroDeserializer``."""
+    deserializer = AvroDeserializer(registry)
+    context = SerializationContext(topic, MessageField.VALUE)
+    messages = consume_all(sandbox.bootstrap_servers, topic, expected, linger=linger)
+    return [(m.key(), deserializer(m.value(), context), m) for m in messages]
