@@ -35,7 +35,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
 
 from flowodm.connection import Connection, connect, disconnect
 from flowodm.model import FlowBaseModel
@@ -46,7 +47,7 @@ REGISTRY_ENV = "FLOWODM_BENCH_SCHEMA_REGISTRY_URL"
 TOPIC = f"bench-orders-{uuid.uuid4().hex[:8]}"
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """Order status, a ``str`` Enum as in the workload."""
 
     NEW = "NEW"

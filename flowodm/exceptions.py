@@ -6,9 +6,9 @@
     ├── SchemaGenerationError       a model field has no Avro mapping
     ├── SerializationError          a value could not be encoded (names the field)
     │   └── DeserializationError    bytes could not be decoded into a model
-    ├── SchemaRegistryError         the registry refused or could not be reached (names URL, subject)
+    ├── SchemaRegistryError         the registry refused or was unreachable (names URL, subject)
     ├── ProducerError               Kafka did not accept a message (carries the KafkaError)
-    │   ├── DeliveryTimeoutError    no acknowledgement within the timeout; the message may be written
+    │   ├── DeliveryTimeoutError    no acknowledgement in time; the message may be written
     │   │   └── BulkDeliveryTimeoutError   a bulk send stalled (also a PartialDeliveryError)
     │   └── PartialDeliveryError    some messages of a bulk send failed (carries the result)
     ├── ConsumerError               consuming failed

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import copy
 import threading
+import weakref
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from flowodm.bulk import Headers
     from flowodm.connection import Connection
     from flowodm.delivery import DeliveryResult, ProduceManyResult
-    from flowodm.producer import DeliveryCallback, Timestamp
+    from flowodm.outgoing import DeliveryCallback, Timestamp
     from flowodm.progress import ProgressOption
     from flowodm.serde.model_codec import ModelCodec
 
@@ -75,10 +76,14 @@ class FlowBaseModel(BaseModel):
         settings = parse_model_settings(cls, parent)
         setattr(cls, SETTINGS_ATTRIBUTE, settings)
         cls.__flowodm_schema__ = None
-        # A model with forward references is completed later (model_rebuild); its schema is
-        # then built on first use. A schema_path model's schema comes from the file.
-        if settings.schema_path is None and cls.__pydantic_complete__:
-            cls.__flowodm_schema__ = cls._generate_schema()
+        # A model with forward references is completed later (model_rebuild), and a generic
+        # model (``Page[T]``, ``Page[int]``) has no Avro name until it is subclassed: their
+        # schemas are built on first use.
+        generic = cls.__pydantic_generic_metadata__
+        if cls.__pydantic_complete__ and not generic["parameters"] and generic["origin"] is None:
+            _schema_of(cls)
+            if settings.schema_path is not None:
+                _converter(cls)  # the file's schema must describe the model: check it now
 
     # ------------------------------------------------------------------ settings & schema
 
@@ -95,7 +100,7 @@ class FlowBaseModel(BaseModel):
             SchemaGenerationError: a field has no Avro form.
             SettingsError: ``schema_path`` cannot be read.
         """
-        return copy.deepcopy(cls._schema())
+        return copy.deepcopy(_schema_of(cls))
 
     @classmethod
     def register_schema(cls, *, connection: Connection | None = None) -> int:
@@ -105,7 +110,7 @@ class FlowBaseModel(BaseModel):
             ConfigurationError: no Schema Registry is configured.
             SchemaRegistryError: the registry refused the schema or could not be reached.
         """
-        return cls._codec(connection).register()
+        return _codec_of(cls, connection).register()
 
     # ------------------------------------------------------------------ conversion
 
@@ -137,7 +142,7 @@ class FlowBaseModel(BaseModel):
             SerializationError: a field cannot be encoded.
             SchemaRegistryError: the schema id could not be resolved.
         """
-        return self._codec(connection).value_bytes(self)
+        return _codec_of(type(self), connection).value_bytes(self)
 
     @classmethod
     def deserialize(cls, data: bytes, *, connection: Connection | None = None) -> Self:
@@ -150,7 +155,7 @@ class FlowBaseModel(BaseModel):
             DeserializationError: the bytes are not a valid value of this model.
             SchemaRegistryError: the writer's schema could not be fetched.
         """
-        return cls._codec(connection).decode(data)
+        return _codec_of(cls, connection).decode(data)
 
     # ------------------------------------------------------------------ producing
 
@@ -318,9 +323,13 @@ class FlowBaseModel(BaseModel):
         timeout: float | None = None,
         stall_timeout: float | None = None,
         raise_on_error: bool = True,
+        progress: ProgressOption = False,
         connection: Connection | None = None,
     ) -> ProduceManyResult[Self]:
-        """``produce_many`` run in a worker thread, awaited without blocking the event loop."""
+        """``produce_many`` run in a worker thread, awaited without blocking the event loop.
+
+        Same arguments, result and errors as ``produce_many``.
+        """
         from flowodm import producer
 
         return await producer.aproduce_many(
@@ -329,43 +338,44 @@ class FlowBaseModel(BaseModel):
             timeout=timeout,
             stall_timeout=stall_timeout,
             raise_on_error=raise_on_error,
+            progress=progress,
             connection=connection,
         )
 
-    # ------------------------------------------------------------------ internals
 
-    @classmethod
-    def _generate_schema(cls) -> dict[str, Any]:
-        settings = cls.__flowodm_settings__
-        return build_avro_schema(cls, namespace=settings.namespace, name=settings.record_name)
+M = TypeVar("M", bound=FlowBaseModel)
 
-    @classmethod
-    def _schema(cls) -> dict[str, Any]:
-        schema: dict[str, Any] | None = cls.__dict__.get("__flowodm_schema__")
-        if schema is not None:
-            return schema
-        path = cls.__flowodm_settings__.schema_path
-        if path is None:
-            schema = cls._generate_schema()
-        else:
-            from flowodm.serde.model_codec import _read_schema_file
 
-            schema = _read_schema_file(cls.__qualname__, path)
-        cls.__flowodm_schema__ = schema
+def _codec_of(model_cls: type[M], connection: Connection | None) -> ModelCodec[M]:
+    """The model's codec for ``connection`` (default: the current connection)."""
+    from flowodm.serde.model_codec import get_model_codec
+
+    if connection is None:
+        from flowodm.connection import get_connection
+
+        connection = get_connection()
+    return get_model_codec(model_cls, connection)
+
+
+def _schema_of(model_cls: type[FlowBaseModel]) -> dict[str, Any]:
+    """The model's schema (from ``schema_path``, else generated), built once per class."""
+    schema: dict[str, Any] | None = model_cls.__dict__.get("__flowodm_schema__")
+    if schema is not None:
         return schema
+    settings = model_cls.__flowodm_settings__
+    if settings.schema_path is None:
+        schema = build_avro_schema(
+            model_cls, namespace=settings.namespace, name=settings.record_name
+        )
+    else:
+        from flowodm.serde.model_codec import _read_schema_file
 
-    @classmethod
-    def _codec(cls, connection: Connection | None) -> ModelCodec[Self]:
-        from flowodm.serde.model_codec import get_model_codec
-
-        if connection is None:
-            from flowodm.connection import get_connection
-
-            connection = get_connection()
-        return get_model_codec(cls, connection)
+        schema = _read_schema_file(model_cls.__qualname__, settings.schema_path)
+    model_cls.__flowodm_schema__ = schema
+    return schema
 
 
-_converters: dict[type, DatumConverter[Any]] = {}
+_converters: weakref.WeakKeyDictionary[type, DatumConverter[Any]] = weakref.WeakKeyDictionary()
 _converters_lock = threading.Lock()
 
 
@@ -376,6 +386,6 @@ def _converter(model_cls: type[FlowBaseModel]) -> DatumConverter[Any]:
         with _converters_lock:
             converter = _converters.get(model_cls)
             if converter is None:
-                converter = DatumConverter(model_cls, model_cls._schema())
+                converter = DatumConverter(model_cls, _schema_of(model_cls))
                 _converters[model_cls] = converter
     return converter

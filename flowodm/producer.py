@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka import KafkaError, Message, Producer
 
 from flowodm.bulk import BulkSender, Headers
 from flowodm.delivery import (
@@ -43,10 +41,17 @@ from flowodm.delivery import (
 )
 from flowodm.exceptions import (
     BulkDeliveryTimeoutError,
-    DeliveryTimeoutError,
     PartialDeliveryError,
     ProducerError,
     SerializationError,
+)
+from flowodm.outgoing import (
+    DeliveryCallback,
+    Outgoing,
+    Timestamp,
+    check_headers,
+    check_partition,
+    timestamp_ms,
 )
 from flowodm.progress import DeliveryProgress, ProgressOption, open_progress
 from flowodm.serde.model_codec import ModelCodec, get_model_codec
@@ -73,67 +78,11 @@ __all__ = [
 logger = logging.getLogger("flowodm.producer")
 
 M = TypeVar("M", bound="BaseModel")
-DeliveryCallback = Callable[[KafkaError | None, Message], None]
-Timestamp = int | dt.datetime | None
 
 # Waiting for room in a full local queue: short naps while the poller thread drains it.
 _FULL_QUEUE_NAP = 0.01
-
-
-@dataclass(frozen=True, slots=True)
-class _Outgoing:
-    """One encoded message, ready for ``Producer.produce``."""
-
-    topic: str
-    value: bytes
-    key: bytes | None
-    partition: int
-    timestamp: int
-    headers: Headers | None
-
-    def enqueue(self, producer: Producer, on_delivery: DeliveryCallback | None) -> bool:
-        """Hand the message to librdkafka; ``False`` when its local queue is full.
-
-        Raises:
-            ProducerError: librdkafka refused it at once (e.g. too large, unknown partition)
-                or an argument has the wrong type.
-        """
-        try:
-            producer.produce(
-                self.topic,
-                self.value,
-                self.key,
-                self.partition,
-                on_delivery=on_delivery,
-                timestamp=self.timestamp,
-                headers=self.headers,
-            )
-        except BufferError:
-            return False
-        except KafkaException as exc:
-            error: KafkaError = exc.args[0]
-            raise ProducerError(
-                f"Kafka refused the message for {self.topic!r}: {describe_error(error)}",
-                kafka_error=error,
-                topic=self.topic,
-                key=self.key,
-            ) from None
-        except (TypeError, ValueError) as exc:
-            raise ProducerError(
-                f"cannot produce to {self.topic!r}: {exc} (check headers, partition and timestamp)",
-                topic=self.topic,
-                key=self.key,
-            ) from None
-        return True
-
-    def queue_full_error(self, waited: float) -> ProducerError:
-        return ProducerError(
-            f"the local producer queue stayed full for {waited:g} s, so the message for "
-            f"{self.topic!r} was not sent; the broker is slow or unreachable, or "
-            "queue.buffering.max.messages / queue.buffering.max.kbytes is too small",
-            topic=self.topic,
-            key=self.key,
-        )
+# The connection's thread that serves delivery callbacks (flowodm.connection._Poller).
+_POLLER_THREAD = "flowodm-poller"
 
 
 def prepare(
@@ -144,7 +93,7 @@ def prepare(
     partition: int | None = None,
     timestamp: Timestamp = None,
     connection: Connection | None = None,
-) -> _Outgoing:
+) -> Outgoing:
     """Encode ``obj`` (value, key) and check the produce arguments, sending nothing.
 
     Raises:
@@ -158,13 +107,13 @@ def prepare(
     topic = codec.topic
     value = codec.value_bytes(obj)
     key_bytes = codec.key_of(obj) if key is UNSET else codec.key_bytes(key)
-    return _Outgoing(
+    return Outgoing(
         topic=topic,
         value=value,
         key=key_bytes,
-        partition=_check_partition(partition, topic),
-        timestamp=_timestamp_ms(timestamp, topic),
-        headers=_check_headers(headers, topic),
+        partition=check_partition(partition, topic),
+        timestamp=timestamp_ms(timestamp, topic),
+        headers=check_headers(headers, topic),
     )
 
 
@@ -179,6 +128,11 @@ def produce(
     connection: Connection | None = None,
 ) -> DeliveryResult:
     """Produce ``obj`` and block until the broker acknowledged it (see ``FlowBaseModel``)."""
+    if threading.current_thread().name == _POLLER_THREAD:
+        raise ProducerError(
+            "produce() cannot wait for an acknowledgement inside a delivery callback (the "
+            "callback thread is the one that would deliver it); use produce_nowait() there"
+        )
     conn = _connection(connection, type(obj))
     outgoing = prepare(
         obj, key=key, headers=headers, partition=partition, timestamp=timestamp, connection=conn
@@ -192,8 +146,8 @@ def produce(
             raise outgoing.queue_full_error(wait)
         time.sleep(_FULL_QUEUE_NAP)
     if not waiter.done.wait(max(0.0, deadline - time.monotonic())):
-        raise _no_ack(outgoing, wait)
-    return _outcome(outgoing, waiter.error, waiter.message, producer, conn)
+        raise outgoing.no_ack(wait)
+    return _outcome(outgoing, waiter.error, waiter.message, producer)
 
 
 def produce_nowait(
@@ -255,8 +209,8 @@ async def aproduce(
     try:
         error, message = await asyncio.wait_for(future, max(0.0, deadline - loop.time()))
     except TimeoutError:
-        raise _no_ack(outgoing, wait) from None
-    return _outcome(outgoing, error, message, producer, conn)
+        raise outgoing.no_ack(wait) from None
+    return _outcome(outgoing, error, message, producer)
 
 
 def produce_many(
@@ -272,11 +226,12 @@ def produce_many(
     """Produce many models of one class; see ``FlowBaseModel.produce_many``."""
     _require_topic(model_cls)
     conn = _connection(connection)
+    wait = _timeout(timeout, conn)
+    stall = wait if stall_timeout is None else _timeout(stall_timeout, conn)
     codec: ModelCodec[M] = get_model_codec(model_cls, conn)
     topic = codec.topic
     items = list(models)
     values, keys = _encode_all(codec, items)
-    wait = _timeout(timeout, conn)
     bar = DeliveryProgress(
         open_progress(progress, total=len(items), desc=f"produce {topic}", unit="msg")
     )
@@ -284,7 +239,7 @@ def produce_many(
         conn,
         topic,
         timeout=wait,
-        stall_timeout=wait if stall_timeout is None else stall_timeout,
+        stall_timeout=stall,
         on_acked=bar.acked,
     )
     try:
@@ -314,6 +269,7 @@ async def aproduce_many(
     timeout: float | None = None,
     stall_timeout: float | None = None,
     raise_on_error: bool = True,
+    progress: ProgressOption = False,
     connection: Connection | None = None,
 ) -> ProduceManyResult[M]:
     """``produce_many`` in a worker thread, so the event loop keeps running meanwhile."""
@@ -325,6 +281,7 @@ async def aproduce_many(
         timeout=timeout,
         stall_timeout=stall_timeout,
         raise_on_error=raise_on_error,
+        progress=progress,
         connection=connection,
     )
 
@@ -357,6 +314,7 @@ def _require_topic(model_cls: type) -> str:
 
 
 def _timeout(timeout: float | None, connection: Connection) -> float:
+    """The given timeout (checked), or the connection's ``produce_timeout``."""
     if timeout is None:
         return connection.config.produce_timeout
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
@@ -398,66 +356,11 @@ def _many_result(topic: str, bulk: BulkResult[int], items: list[M]) -> ProduceMa
     return ProduceManyResult(topic=topic, delivered=bulk.delivered, failed=failed)
 
 
-def _check_partition(partition: int | None, topic: str) -> int:
-    if partition is None:
-        return -1
-    if not isinstance(partition, int) or isinstance(partition, bool) or partition < 0:
-        raise ProducerError(
-            f"partition must be a non-negative int or None, got {partition!r}", topic=topic
-        )
-    return partition
-
-
-def _timestamp_ms(timestamp: Timestamp, topic: str) -> int:
-    """Return the CreateTime in ms (0 = "now", librdkafka's convention)."""
-    if timestamp is None:
-        return 0
-    if isinstance(timestamp, dt.datetime):
-        # FlowODM's rule everywhere: a naive datetime is UTC, never local time.
-        aware = timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=dt.UTC)
-        return int(aware.timestamp() * 1000)
-    if isinstance(timestamp, int) and not isinstance(timestamp, bool) and timestamp > 0:
-        return timestamp
-    raise ProducerError(
-        "timestamp must be a datetime or a positive int of milliseconds since the epoch, "
-        f"got {timestamp!r}",
-        topic=topic,
-    )
-
-
-def _check_headers(headers: Headers | None, topic: str) -> Headers | None:
-    if headers is None:
-        return None
-    pairs = headers.items() if isinstance(headers, dict) else headers
-    try:
-        for name, value in pairs:
-            if not isinstance(name, str) or not isinstance(value, str | bytes | type(None)):
-                raise TypeError
-    except (TypeError, ValueError):
-        raise ProducerError(
-            f"headers must be a dict or a list of (str, str | bytes | None) pairs, got {headers!r}",
-            topic=topic,
-        ) from None
-    return headers
-
-
-def _no_ack(outgoing: _Outgoing, waited: float) -> DeliveryTimeoutError:
-    return DeliveryTimeoutError(
-        f"no acknowledgement for the message to {outgoing.topic!r} within {waited:g} s; it "
-        "may have been written (or may still be, while librdkafka keeps retrying until "
-        "message.timeout.ms); is the broker reachable?",
-        kafka_error=KafkaError(KafkaError._MSG_TIMED_OUT, "no acknowledgement in time"),
-        topic=outgoing.topic,
-        key=outgoing.key,
-    )
-
-
 def _outcome(
-    outgoing: _Outgoing,
+    outgoing: Outgoing,
     error: KafkaError | None,
     message: Message | None,
     producer: Producer,
-    connection: Connection,
 ) -> DeliveryResult:
     """Turn a delivery report into a ``DeliveryResult`` or a ``ProducerError``."""
     if error is not None or message is None:
@@ -473,18 +376,7 @@ def _outcome(
             topic=outgoing.topic,
             key=outgoing.key,
         )
-    kind, stamp = message.timestamp()
-    return DeliveryResult(
-        topic=message.topic() or outgoing.topic,
-        partition=_int(message.partition()),
-        offset=_int(message.offset()),
-        timestamp=stamp if kind else None,
-        key=message.key(),
-    )
-
-
-def _int(value: int | None) -> int:
-    return -1 if value is None else value
+    return outgoing.delivered(message)
 
 
 class _Waiter:

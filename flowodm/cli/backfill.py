@@ -182,6 +182,7 @@ class _Loop:
         self.bar = _progress(job)
 
     def chunks(self) -> Iterator[pd.DataFrame]:
+        """Yield the job's chunks of rows, counting what was read."""
         job = self.job
         for frame in read_chunks(
             job.source, chunk_size=job.chunk_size, start=job.start, stop=job.stop
@@ -215,6 +216,7 @@ class _Loop:
         return not (report.failed or report.unconfirmed or report.dead_letter_failed)
 
     def record(self, report: ProduceReport) -> None:
+        """Count a chunk's report, append its problems to the report file, move the bar."""
         problems = self.totals.add(report)
         if self.writer is not None:
             self.writer.write(problems)
@@ -223,6 +225,7 @@ class _Loop:
             self.bar.counts(invalid=self.totals.invalid, failed=self.totals.failed)
 
     def record_validation(self, exc: DataFrameValidationError) -> None:
+        """Record the row errors of a chunk that was refused as a whole."""
         # Column problems are not about rows: the stop message lists them instead.
         errors = [e for e in getattr(exc.report, "errors", ()) if e.index is not None]
         problems = problems_of(errors)
@@ -231,6 +234,7 @@ class _Loop:
             self.writer.write(problems)
 
     def close(self) -> None:
+        """Close the progress bar and the report file."""
         if self.bar is not None:
             self.bar.close()
         if self.writer is not None:

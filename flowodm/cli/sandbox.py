@@ -86,6 +86,7 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
 
 
 def _port(text: str) -> int:
+    """Parse a port option (argparse turns the error into a usage message, exit code 2)."""
     try:
         port = int(text)
     except ValueError:
@@ -96,6 +97,7 @@ def _port(text: str) -> int:
 
 
 def _start(args: argparse.Namespace) -> int:
+    """Start (or find) the sandbox and describe it."""
     from flowodm.sandbox import start
 
     began = time.perf_counter()
@@ -109,6 +111,7 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _stop(args: argparse.Namespace) -> int:
+    """Stop the sandbox; not running is not an error."""
     from flowodm.sandbox import stop
     from flowodm.sandbox.state import resolve_data_dir
 
@@ -121,6 +124,7 @@ def _stop(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    """Describe the sandbox, or say what is wrong and exit with 1."""
     from flowodm.sandbox import health
 
     report = health(args.data_dir)
@@ -135,6 +139,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _env(args: argparse.Namespace) -> int:
+    """Print shell exports for the running sandbox (nothing on stdout if it does not run)."""
     from flowodm.sandbox import health
 
     report = health(args.data_dir)
@@ -149,6 +154,7 @@ def _env(args: argparse.Namespace) -> int:
 
 
 def _registry(args: argparse.Namespace) -> int:
+    """Run the registry in the foreground with the remaining arguments."""
     from flowodm.sandbox.registry import main
 
-    return main(args.registry_args)
+    return main(args.registry_args, prog="flowodm sandbox registry")

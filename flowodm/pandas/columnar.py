@@ -24,93 +24,39 @@ from typing import Any
 import annotated_types as at
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from pydantic import BaseModel
 
+try:  # pyarrow comes with the pandas extra; without it rows simply take the per-row path
+    import pyarrow as pa
+    import pyarrow.compute as pc
+except ImportError:  # pragma: no cover - exercised only without pyarrow installed
+    pa = pc = None
+
+from flowodm.pandas.eligibility import (
+    LENGTH_BOUNDS,
+    TIME_UNITS,
+    columnar_blocker,
+    constraints,
+    named_types,
+)
 from flowodm.pandas.fields import FrameField, frame_fields
+from flowodm.pandas.segments import (
+    Mask,
+    Segment,
+    assemble,
+    constant,
+    drop,
+    fixed,
+    select,
+    varints,
+)
 from flowodm.schema.types import AvroType
 
 __all__ = ["ColumnarEncoder", "ColumnarResult", "columnar_blocker"]
 
-U8 = np.ndarray[Any, np.dtype[np.uint8]]
-I64 = np.ndarray[Any, np.dtype[np.int64]]
-Mask = np.ndarray[Any, np.dtype[np.bool_]]
-Segment = tuple[I64, U8]  # per-row byte lengths, then every row's bytes back to back
-
-_NUMERIC_BOUNDS = (at.Ge, at.Gt, at.Le, at.Lt)
-_LENGTH_BOUNDS = (at.MinLen, at.MaxLen)
-_CONFIG_BLOCKERS = (
-    "strict",
-    "str_strip_whitespace",
-    "str_to_lower",
-    "str_to_upper",
-    "str_min_length",
-    "str_max_length",
-    "coerce_numbers_to_str",
-)
-_SHIFTS = np.arange(10, dtype=np.uint64) * np.uint64(7)
-_COLS = np.arange(10)
-_TIME_UNITS = {"timestamp-millis": 1_000, "timestamp-micros": 1_000_000}
-
 
 class _Unsupported(Exception):
     """Internal: this chunk's column cannot be checked columnar (fall back per row)."""
-
-
-# ---------------------------------------------------------------------------- byte helpers
-
-
-def _varints(values: I64) -> Segment:
-    """Avro ``long`` encoding (zigzag varint) of every value."""
-    zig = ((values << 1) ^ (values >> 63)).view(np.uint64)
-    count = np.ones(len(zig), dtype=np.int64)
-    rest = zig >> np.uint64(7)
-    while rest.any():
-        count += rest > 0
-        rest = rest >> np.uint64(7)
-    width = int(count.max()) if len(count) else 1
-    groups = ((zig[:, None] >> _SHIFTS[:width]) & np.uint64(0x7F)).astype(np.uint8)
-    cols = _COLS[:width]
-    groups[cols[None, :] < (count[:, None] - 1)] |= 0x80
-    return count, groups[cols[None, :] < count[:, None]]
-
-
-def _fixed(matrix: U8) -> Segment:
-    return np.full(len(matrix), matrix.shape[1], dtype=np.int64), matrix.reshape(-1)
-
-
-def _constant(data: bytes, rows: int) -> Segment:
-    one = np.frombuffer(data, dtype=np.uint8)
-    return _fixed(np.broadcast_to(one, (rows, len(one))).copy())
-
-
-def _drop(segment: Segment, keep: Mask) -> Segment:
-    """Give rows outside ``keep`` zero bytes in ``segment`` (e.g. the value of a null)."""
-    lengths, flat = segment
-    if keep.all():
-        return segment
-    return np.where(keep, lengths, 0), flat[np.repeat(keep, lengths)]
-
-
-def _select(segment: Segment, rows: Mask) -> Segment:
-    lengths, flat = segment
-    return lengths[rows], flat[np.repeat(rows, lengths)]
-
-
-def _assemble(segments: list[Segment]) -> list[bytes]:
-    """Concatenate each row's segments and return one ``bytes`` per row."""
-    row_len = np.sum([lengths for lengths, _ in segments], axis=0, dtype=np.int64)
-    ends = np.cumsum(row_len)
-    starts = ends - row_len
-    buf = np.empty(int(ends[-1]) if len(ends) else 0, dtype=np.uint8)
-    pos = starts.copy()
-    for lengths, flat in segments:
-        src = np.cumsum(lengths) - lengths
-        buf[np.repeat(pos - src, lengths) + np.arange(flat.size)] = flat
-        pos += lengths
-    data = buf.tobytes()
-    return [data[s:e] for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
 
 
 # ---------------------------------------------------------------------------- field encoders
@@ -155,7 +101,7 @@ class _Field:
         if isinstance(value_type, str) and value_type in named:
             value_type = named[value_type]
         self.avro = value_type
-        self.bounds = [m for m in _constraints(field) if not isinstance(m, AvroType)]
+        self.bounds = [m for m in constraints(field) if not isinstance(m, AvroType)]
         if isinstance(value_type, dict) and value_type.get("type") == "enum":
             self.symbols: list[str] = list(value_type["symbols"])
 
@@ -183,11 +129,11 @@ class _Field:
 
     def _with_branch(self, null: Mask, segments: list[Segment]) -> list[Segment]:
         present = ~null
-        segments = [_drop(s, present) for s in segments]
+        segments = [drop(s, present) for s in segments]
         if self.null_index is None:
             return segments
         index = np.where(null, self.null_index, self.value_index).astype(np.int64)
-        return [_varints(index), *segments]
+        return [varints(index), *segments]
 
     # Each _kind method returns (values to bound-check, null mask, ok mask, encoder).
 
@@ -199,7 +145,7 @@ class _Field:
                 raise _Unsupported(f"{dtype} for a bool field")
             flags = series.to_numpy(dtype=np.bool_, na_value=False).astype(np.uint8)
             null = series.isna().to_numpy()
-            return None, null, np.ones(rows, bool), lambda: [_fixed(flags[:, None])]
+            return None, null, np.ones(rows, bool), lambda: [fixed(flags[:, None])]
         if dtype.kind not in "iuf":
             raise _Unsupported(f"{dtype} for a {kind} field")
         if kind == "float":
@@ -209,7 +155,7 @@ class _Field:
                 floats,
                 null,
                 np.ones(rows, bool),
-                lambda: [_fixed(floats.astype("<f8").view(np.uint8).reshape(-1, 8))],
+                lambda: [fixed(floats.astype("<f8").view(np.uint8).reshape(-1, 8))],
             )
         if dtype.kind == "f":  # an int field from floats: only exact integers within int64
             raw = series.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -226,13 +172,13 @@ class _Field:
             null = series.isna().to_numpy()
             ints = series.to_numpy(dtype=np.int64, na_value=0)
             ok = np.ones(rows, bool)
-        return ints, null, ok, lambda: [_varints(ints)]
+        return ints, null, ok, lambda: [varints(ints)]
 
     def _strings(self, series: pd.Series) -> tuple[Any, Mask, Mask, Any]:
         array = _arrow_strings(series)
         null = np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
         lengths = None
-        if any(isinstance(b, _LENGTH_BOUNDS) for b in self.bounds):
+        if any(isinstance(b, LENGTH_BOUNDS) for b in self.bounds):
             lengths = pc.utf8_length(array).to_numpy(zero_copy_only=False)
             lengths = np.where(null, 0, lengths).astype(np.int64)
         filled = pc.fill_null(array, "") if array.null_count else array
@@ -243,7 +189,7 @@ class _Field:
 
         def encode() -> list[Segment]:
             sizes = np.diff(offsets)
-            return [_varints(sizes), (sizes, data[offsets[0] : offsets[-1]])]
+            return [varints(sizes), (sizes, data[offsets[0] : offsets[-1]])]
 
         ok = np.ones(len(null), dtype=bool)
         return lengths, null, ok, encode
@@ -261,7 +207,7 @@ class _Field:
         null = series.isna().to_numpy()
         ok = null | (codes >= 0)
         index = np.where(ok & ~null, codes, 0).astype(np.int64)
-        return None, null, ok, lambda: [_varints(index)]
+        return None, null, ok, lambda: [varints(index)]
 
     def _symbol(self, value: str) -> int:
         return self.symbols.index(value) if value in self.symbols else -1
@@ -279,7 +225,7 @@ class _Field:
         # which is the core's rule (naive = UTC).
         raw = series.array.asi8
         per_second = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[unit]
-        target = _TIME_UNITS[self.avro["logicalType"]]
+        target = TIME_UNITS[self.avro["logicalType"]]
         # Floor to microseconds first (what datetime keeps), then to the schema's unit.
         if per_second > 1_000_000:
             micros = np.floor_divide(raw, per_second // 1_000_000)
@@ -288,7 +234,7 @@ class _Field:
         ticks = np.floor_divide(micros, 1_000_000 // target)
         ok = null | ((micros >= _MIN_MICROS) & (micros <= _MAX_MICROS))
         ticks = np.where(ok & ~null, ticks, 0).astype(np.int64)
-        return None, null, ok, lambda: [_varints(ticks)]
+        return None, null, ok, lambda: [varints(ticks)]
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -313,110 +259,6 @@ def _arrow_strings(series: pd.Series) -> pa.Array:
     if not pa.types.is_large_string(array.type):
         raise _Unsupported(f"column holds {array.type}, not text")
     return array
-
-
-# ---------------------------------------------------------------------------- eligibility
-
-
-_SCALAR_AVRO = {
-    "str": ("string",),
-    "int": ("long", "int"),
-    "float": ("double",),
-    "bool": ("boolean",),
-}
-
-
-def _field_blocker(f: FrameField, avro: Any, named: dict[str, Any]) -> str | None:
-    branches = avro if isinstance(avro, list) else [avro]
-    values = [b for b in branches if b != "null"]
-    if len(values) != 1 or len(branches) > 2:
-        return f"{f.name}: a union"
-    value = named.get(values[0], values[0]) if isinstance(values[0], str) else values[0]
-    if f.kind in _SCALAR_AVRO:
-        if value not in _SCALAR_AVRO[f.kind]:
-            return f"{f.name}: Avro {value!r} for a {f.kind} field"
-    elif f.kind == "datetime":
-        if not (isinstance(value, dict) and value.get("logicalType") in _TIME_UNITS):
-            return f"{f.name}: datetime stored as {value!r}"
-    elif f.kind == "enum":
-        if not (isinstance(value, dict) and value.get("type") == "enum"):
-            return f"{f.name}: enum stored as {value!r}"
-    else:
-        return f"{f.name}: {f.kind} values"
-    for m in _constraints(f):
-        if isinstance(m, AvroType):
-            continue
-        if isinstance(m, _NUMERIC_BOUNDS) and f.kind in ("int", "float"):
-            bound = _bound_value(m)
-            if type(bound) is int and (f.kind == "int" or abs(bound) < 2**53):
-                continue
-            if type(bound) is float and f.kind == "float":
-                continue
-        if isinstance(m, _LENGTH_BOUNDS) and f.kind == "str":
-            continue
-        return f"{f.name}: constraint {m!r}"
-    if not f.required and not f.has_plain_default:
-        return f"{f.name}: a default_factory"
-    return None
-
-
-def _constraints(f: FrameField) -> list[Any]:
-    """The field's metadata with grouped constraints (``Interval``) expanded."""
-    out: list[Any] = []
-    for m in f.info.metadata:
-        out.extend(m if isinstance(m, at.GroupedMetadata) else [m])
-    return out
-
-
-def _bound_value(m: Any) -> Any:
-    for name in ("ge", "gt", "le", "lt"):
-        if hasattr(m, name):
-            return getattr(m, name)
-    return None
-
-
-def columnar_blocker(model: type[BaseModel], schema: dict[str, Any]) -> str | None:
-    """Return why ``model`` cannot take the columnar path, or ``None`` when it can."""
-    decorators = model.__pydantic_decorators__
-    if any(
-        (
-            decorators.validators,
-            decorators.field_validators,
-            decorators.root_validators,
-            decorators.model_validators,
-        )
-    ):
-        return "the model has validators"
-    if any(model.model_config.get(k) for k in _CONFIG_BLOCKERS):
-        return "the model config changes or restricts values (strict or str_* options)"
-    if any("model_post_init" in vars(c) for c in model.__mro__ if c is not BaseModel):
-        return "the model has a model_post_init hook"
-    named = _named_types(schema)
-    avro = {f["name"]: f["type"] for f in schema.get("fields", [])}
-    for f in frame_fields(model):
-        if f.name not in avro:
-            return f"{f.name}: not in the schema"
-        blocker = _field_blocker(f, avro[f.name], named)
-        if blocker:
-            return blocker
-    return None
-
-
-def _named_types(schema: Any, found: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Every named type defined inline in ``schema``, by short and full name."""
-    found = {} if found is None else found
-    if isinstance(schema, dict):
-        if schema.get("type") in ("enum", "record", "fixed") and "name" in schema:
-            name = schema["name"]
-            found[name] = schema
-            if schema.get("namespace"):
-                found[f"{schema['namespace']}.{name}"] = schema
-        for value in schema.values():
-            _named_types(value, found)
-    elif isinstance(schema, list):
-        for item in schema:
-            _named_types(item, found)
-    return found
 
 
 # ---------------------------------------------------------------------------- the encoder
@@ -460,7 +302,7 @@ class ColumnarEncoder:
         """
         if columnar_blocker(model, schema) is not None:
             return None
-        named = _named_types(schema)
+        named = named_types(schema)
         avro = {f["name"]: f["type"] for f in schema["fields"]}
         by_name = {f.name: f for f in frame_fields(model)}
         ordered = [by_name[f["name"]] for f in schema["fields"]]
@@ -492,12 +334,12 @@ class ColumnarEncoder:
             return ColumnarResult([], [], rest)
         segments: list[Segment] = []
         if self._header:
-            segments.append(_constant(self._header, rows))
+            segments.append(constant(self._header, rows))
         for _, c in checked:
             segments.extend(c.encode())
         if rest:
-            segments = [_select(s, ok) for s in segments]
-        return ColumnarResult(good, _assemble(segments), rest)
+            segments = [select(s, ok) for s in segments]
+        return ColumnarResult(good, assemble(segments), rest)
 
     @staticmethod
     def _check(f: FrameField, enc: _Field, columns: dict[str, pd.Series], rows: int) -> _Checked:

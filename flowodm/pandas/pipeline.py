@@ -332,11 +332,9 @@ class ProduceRun(Generic[M]):
         self._columnar_rows += prepared.columnar
         sender = self._sender
         if sender is not None:
-            send = sender.send
-            for value, key, label in zip(
-                prepared.values, prepared.keys, prepared.labels, strict=True
-            ):
-                send(value, key, label)
+            # The sender keeps these lists until the messages are accounted for; they are
+            # never modified afterwards.
+            sender.send_many(prepared.values, prepared.keys, prepared.labels)
             self._sent += len(prepared.values)
             if self._dead is not None and prepared.invalid:
                 self._dead_letter(chunk, prepared)

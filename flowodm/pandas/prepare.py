@@ -104,24 +104,20 @@ class ChunkPreparer(Generic[M]):
         labels = chunk.index.tolist()
         out = Prepared()
         rest = list(range(len(labels)))
-        fast: list[tuple[int, bytes, bytes | None]] = []
+        fast = _Rows()
         if self._columnar is not None:
             columns = {f.name: chunk[col] for col, f in self.plan.pairs}
             result = self._columnar.encode(columns, len(labels))
             if result is not None:
                 rest = result.rest
                 keys = self._fast_keys(chunk, result.rows, labels, out)
-                fast = [
-                    (pos, value, key)
-                    for pos, value, key in zip(result.rows, result.values, keys, strict=True)
-                    if key is not _INVALID
-                ]
-                out.columnar = len(fast)
-        slow = self._slow(chunk.iloc[rest], rest, labels, out) if rest else []
-        rows = _merge(fast, slow) if fast and slow else fast or slow
-        out.labels = [labels[pos] for pos, _, _ in rows]
-        out.values = [value for _, value, _ in rows]
-        out.keys = [key for _, _, key in rows]
+                fast.extend(result.rows, result.values, keys)
+                out.columnar = len(fast.positions)
+        slow = self._slow(chunk.iloc[rest], rest, labels, out) if rest else _Rows()
+        rows = fast.merge(slow)
+        out.labels = [labels[pos] for pos in rows.positions]
+        out.values = rows.values
+        out.keys = rows.keys
         out.invalid.sort()
         return out
 
@@ -134,61 +130,95 @@ class ChunkPreparer(Generic[M]):
             column = self.plan.column_for(self._key_field)
             if column is None:  # the key field has no column: every row has its default
                 default = self._fields_by_name()[self._key_field].info.default
-                return [self._key(labels[p], default, out, p, column) for p in rows]
+                return self._keys([default] * len(rows), rows, labels, out, None)
         if column is None:
             return [None] * len(rows)
         kind = self._kinds.get(self._key_field or "", "int")
         series = chunk[column]
         values = coerce_series(series if len(rows) == len(series) else series.iloc[rows], kind)
-        key_column = column if self._key_field is None else None
+        return self._keys(values, rows, labels, out, column if self._key_field is None else None)
+
+    def _keys(
+        self,
+        values: list[Any],
+        positions: list[int],
+        labels: list[Hashable],
+        out: Prepared,
+        column: Hashable | None,
+    ) -> list[Any]:
+        """Encode key values; a bad key gives ``_INVALID`` and an error for its row."""
+        key = self._key
         if self.encoding.key_serializer == "string":
             # The string serializer writes a plain str as its UTF-8 bytes; doing that inline
             # saves a call per row, and anything else still goes through the serializer.
             return [
-                v.encode("utf-8") if type(v) is str else self._key(labels[p], v, out, p, key_column)
-                for p, v in zip(rows, values, strict=True)
+                v.encode("utf-8") if type(v) is str else key(labels[p], v, out, p, column)
+                for p, v in zip(positions, values, strict=True)
             ]
-        return [
-            self._key(labels[p], v, out, p, key_column) for p, v in zip(rows, values, strict=True)
-        ]
+        return [key(labels[p], v, out, p, column) for p, v in zip(positions, values, strict=True)]
 
     def _slow(
         self, part: pd.DataFrame, positions: list[int], labels: list[Hashable], out: Prepared
-    ) -> list[tuple[int, bytes, bytes | None]]:
+    ) -> _Rows:
         """The per-row path: coerce, validate in batches, encode."""
         columns = self._coerce(part)
         key_column = self.plan.key_column
         keys = coerce_series(part[key_column], "int") if key_column is not None else None
-        encode = self.encoding.value
-        sent: list[tuple[int, bytes, bytes | None]] = []
+        sent = _Rows()
         for start in range(0, len(positions), VALIDATE_BATCH):
             batch_pos = positions[start : start + VALIDATE_BATCH]
             batch_labels = [labels[p] for p in batch_pos]
             rows = self._rows(columns, start, len(batch_pos))
             models, errors = self._validator.validate(rows, batch_labels)
             out.errors.extend(errors)
-            for i, (pos, label, model) in enumerate(
-                zip(batch_pos, batch_labels, models, strict=True)
-            ):
+            if keys is not None:
+                key_values = keys[start : start + len(batch_pos)]
+            elif self._key_field is not None:
+                key_values = [getattr(m, self._key_field, None) for m in models]
+            else:
+                key_values = None
+            if not errors and self._encode_batch(models, batch_pos, key_values, labels, out, sent):
+                continue
+            for i, (pos, model) in enumerate(zip(batch_pos, models, strict=True)):
                 if model is None:
                     out.invalid.append(pos)
-                    continue
-                if keys is not None:
-                    key = self._key(label, keys[start + i], out, pos, key_column)
-                elif self._key_field is not None:
-                    key = self._key(label, getattr(model, self._key_field), out, pos, None)
                 else:
-                    key = None
-                if key is _INVALID:
-                    continue
-                try:
-                    value = encode(model)
-                except SerializationError as exc:
-                    out.errors.append(RowError(label, exc.field, str(exc), "serialization"))
-                    out.invalid.append(pos)
-                    continue
-                sent.append((pos, value, key))
+                    one = None if key_values is None else key_values[i : i + 1]
+                    self._encode_batch([model], [pos], one, labels, out, sent, per_row=True)
         return sent
+
+    def _encode_batch(
+        self,
+        models: list[Any],
+        positions: list[int],
+        key_values: list[Any] | None,
+        labels: list[Hashable],
+        out: Prepared,
+        sent: _Rows,
+        *,
+        per_row: bool = False,
+    ) -> bool:
+        """Encode valid models with their keys into ``sent``.
+
+        Returns ``False`` (having added nothing) when a value cannot be encoded and the batch
+        must be redone row by row; with ``per_row`` that row is recorded as invalid instead.
+        """
+        try:
+            values = [self.encoding.value(m) for m in models]
+        except SerializationError as exc:
+            if not per_row:
+                return False
+            pos = positions[0]
+            out.errors.append(RowError(labels[pos], exc.field, str(exc), "serialization"))
+            out.invalid.append(pos)
+            return True
+        if key_values is None:
+            sent.extend(positions, values, [None] * len(values))
+            return True
+        column = self.plan.key_column
+        keys = self._keys(key_values, positions, labels, out, column)
+        sent.extend(positions, values, keys)
+        return True
 
     def _key(
         self, label: Hashable, value: Any, out: Prepared, pos: int, column: Hashable | None
@@ -236,8 +266,42 @@ class _Invalid:
 _INVALID: Any = _Invalid()
 
 
-def _merge(
-    a: list[tuple[int, bytes, bytes | None]], b: list[tuple[int, bytes, bytes | None]]
-) -> list[tuple[int, bytes, bytes | None]]:
-    """Merge two position-sorted lists so messages keep the frame's order."""
-    return sorted(a + b, key=lambda item: item[0])
+class _Rows:
+    """Rows ready to send, as parallel lists (no per-row tuples for the GC to track)."""
+
+    __slots__ = ("keys", "positions", "values")
+
+    def __init__(self) -> None:
+        self.positions: list[int] = []
+        self.values: list[bytes] = []
+        self.keys: list[bytes | None] = []
+
+    def extend(self, positions: list[int], values: list[bytes], keys: list[Any]) -> None:
+        """Add rows, dropping those whose key is ``_INVALID`` (already reported)."""
+        if any(k is _INVALID for k in keys):
+            kept = [i for i, k in enumerate(keys) if k is not _INVALID]
+            positions = [positions[i] for i in kept]
+            values = [values[i] for i in kept]
+            keys = [keys[i] for i in kept]
+        self.positions.extend(positions)
+        self.values.extend(values)
+        self.keys.extend(keys)
+
+    def merge(self, other: _Rows) -> _Rows:
+        """Both sets of rows in frame order (each is already in order)."""
+        if not other.positions:
+            return self
+        if not self.positions:
+            return other
+        order = sorted(
+            range(len(self.positions) + len(other.positions)),
+            key=(self.positions + other.positions).__getitem__,
+        )
+        merged = _Rows()
+        positions = self.positions + other.positions
+        values = self.values + other.values
+        keys = self.keys + other.keys
+        merged.positions = [positions[i] for i in order]
+        merged.values = [values[i] for i in order]
+        merged.keys = [keys[i] for i in order]
+        return merged

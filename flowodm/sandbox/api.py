@@ -156,14 +156,15 @@ def start(
         else:
             try:
                 started, launch_notes = launch(jobs, path)
-            except SandboxError:
-                # Never leave half a sandbox: a kept process goes too, with its state.
+                keep.update(started)
+                save_state(path, SandboxState(keep["broker"], keep["registry"], STORAGE))
+            except BaseException:
+                # Never leave half a sandbox, nor one that is not recorded (stop() could not
+                # find it): what was kept or started goes too, with the old state.
                 stop_processes([record.process for record in keep.values()])
                 clear_state(path)
                 raise
-            keep.update(started)
             notes.extend(launch_notes)
-            save_state(path, SandboxState(keep["broker"], keep["registry"], STORAGE))
         return _sandbox(path, SandboxState(keep["broker"], keep["registry"], STORAGE), notes)
 
 
@@ -295,15 +296,18 @@ def _plan_port(
 
 
 def _answers(name: str, record: ServiceRecord) -> bool:
+    """Tell whether a recorded service is still the same process and answers requests."""
     return is_running(record.process) and _probe(name, record.port)
 
 
 def _probe(name: str, port: int) -> bool:
+    """Ask the broker or the registry on ``port`` for a real answer."""
     probe = broker_answers if name == "broker" else registry_answers
     return probe(port, _PROBE_TIMEOUT)
 
 
 def _restart_note(name: str, record: ServiceRecord, path: Path, was_alive: bool) -> str:
+    """Say which service was replaced and what the user lost (broker) or kept (registry)."""
     what = "did not answer" if was_alive else "had stopped"
     if name == "broker":
         return (
@@ -317,6 +321,7 @@ def _restart_note(name: str, record: ServiceRecord, path: Path, was_alive: bool)
 
 
 def _sandbox(path: Path, state: SandboxState, notes: list[str]) -> Sandbox:
+    """Build the public ``Sandbox`` from the recorded state."""
     return Sandbox(
         bootstrap_servers=bootstrap_servers(state.broker.port),
         schema_registry_url=registry_url(state.registry.port),
@@ -331,12 +336,14 @@ def _sandbox(path: Path, state: SandboxState, notes: list[str]) -> Sandbox:
 
 
 def _pid_and_log(pid: int | None, log: Path | None) -> str:
+    """Format the pid and log columns of ``describe()`` (empty for an external stack)."""
     if pid is None:
         return ""
     return f"pid {pid:<8} log {log}"
 
 
 def _check_port(name: str, port: object) -> None:
+    """Refuse a port argument that is not ``None`` or an int from 0 to 65535."""
     if port is None:
         return
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:

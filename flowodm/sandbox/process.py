@@ -101,6 +101,7 @@ def stop_processes(refs: Sequence[ProcessRef], *, grace: float = 5.0) -> None:
     alive = [ref for ref in refs if is_running(ref)]
     for ref in alive:
         _signal(ref, signal.SIGTERM)
+        _signal(ref, signal.SIGCONT)  # a stopped (hung) process acts on SIGTERM once resumed
     alive = _wait_gone(alive, grace)
     for ref in alive:
         _signal(ref, signal.SIGKILL)
@@ -141,6 +142,7 @@ def _signal(ref: ProcessRef, signum: signal.Signals) -> None:
 
 
 def _wait_gone(refs: Sequence[ProcessRef], seconds: float) -> list[ProcessRef]:
+    """Wait up to ``seconds`` for the processes to end; return those still running."""
     deadline = time.monotonic() + seconds
     alive = list(refs)
     while alive and time.monotonic() < deadline:
@@ -150,6 +152,7 @@ def _wait_gone(refs: Sequence[ProcessRef], seconds: float) -> list[ProcessRef]:
 
 
 def _start_time(pid: int) -> str | None:
+    """Return the start-time token of ``pid`` (``None`` if there is no such process)."""
     info = _proc_info(pid)
     return None if info is None else info[0]
 
@@ -171,6 +174,7 @@ def _proc_info(pid: int) -> tuple[str, bool] | None:
 
 
 def _ps_info(pid: int) -> tuple[str, bool] | None:
+    """Ask ``ps`` for (start time, is zombie) where there is no ``/proc``."""
     result = subprocess.run(
         ["ps", "-o", "stat=", "-o", "lstart=", "-p", str(pid)],
         capture_output=True,

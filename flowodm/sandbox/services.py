@@ -57,6 +57,8 @@ class PortPlan:
 
 @dataclass
 class _Attempt:
+    """One service being started: its current port and process, and every process tried."""
+
     spec: ServiceSpec
     plan: PortPlan
     port: int
@@ -150,6 +152,7 @@ def _retry(attempt: _Attempt, code: int, data_dir: Path, taken: set[int]) -> Non
 
 
 def _spawn(spec: ServiceSpec, port: int, data_dir: Path, number: int) -> ProcessRef:
+    """Start one attempt of a service, marking the log and the process with its sandbox."""
     log = spec.log_path(data_dir)
     argv = spec.argv(port)
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
@@ -166,6 +169,7 @@ def _rotate_log(log: Path) -> None:
 
 
 def _log_excerpt(log: Path) -> str:
+    """Return the end of a service's log, to append to an error message."""
     text = tail(log)
     if not text:
         return f"; its log {log} is empty"

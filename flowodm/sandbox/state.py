@@ -145,7 +145,11 @@ def load_state(path: Path) -> SandboxState | None:
 
 
 def save_state(path: Path, state: SandboxState) -> None:
-    """Write ``path/sandbox.json`` atomically (a reader never sees half a file)."""
+    """Write ``path/sandbox.json`` atomically (a reader never sees half a file).
+
+    Raises:
+        SandboxError: the file cannot be written (e.g. the disk is full).
+    """
     data = {
         "format": _FORMAT_VERSION,
         "storage": state.storage,
@@ -153,8 +157,16 @@ def save_state(path: Path, state: SandboxState) -> None:
         "registry": state.registry.to_json(),
     }
     tmp = path / f".{STATE_FILE}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path / STATE_FILE)
+    try:
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        tmp.replace(path / STATE_FILE)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise SandboxError(
+            f"cannot write sandbox state {path / STATE_FILE} ({exc.strerror or exc}); "
+            f"free some space or choose another data directory with --data-dir / data_dir="
+        ) from exc
 
 
 def clear_state(path: Path) -> None:

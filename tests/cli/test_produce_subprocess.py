@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -87,3 +90,33 @@ def test_registry_credentials_never_appear_in_the_output(
     assert result.returncode == 1
     assert "s3cr3t-pw" not in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.integration
+def test_ctrl_c_prints_the_summary_and_exits_130(
+    sandbox: Sandbox, make_topic: TopicFactory, tmp_path: Path
+) -> None:
+    path = _orders(tmp_path / "o.csv", [f"{i}.5" for i in range(30_000)])
+    checkpoint = tmp_path / "ck.json"
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "flowodm", "produce", str(path), "--model", MODEL,
+            "--topic", make_topic(), "--chunk-size", "500", "--checkpoint", str(checkpoint),
+            "--report", str(tmp_path / "r.csv"), "--bootstrap-servers", sandbox.bootstrap_servers,
+            "--schema-registry-url", sandbox.schema_registry_url,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not checkpoint.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.002)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, (out, err)
+    assert "Stopped early: interrupted" in out
+    assert "Traceback" not in err
+    done = json.loads(checkpoint.read_text())["rows_done"]
+    assert f"rows 0 to {done - 1:,} are done" in out

@@ -257,3 +257,67 @@ def test_register_schema_returns_the_registry_id(sandbox: Sandbox) -> None:
         assert Registered.deserialize(framed, connection=connection) == Registered(n=5)
     finally:
         connection.close(0)
+
+
+def test_schema_file_that_does_not_describe_the_model_fails_at_definition(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "other.avsc"
+    path.write_text(
+        json.dumps({"type": "record", "name": "Other", "fields": [{"name": "x", "type": "long"}]}),
+        encoding="utf-8",
+    )
+    with pytest.raises(SchemaGenerationError, match="does not describe Mismatch"):
+
+        class Mismatch(FlowBaseModel):
+            class Settings:
+                topic = "files"
+                schema_path = path
+
+            n: int
+
+
+def test_produce_argument_names_are_free_as_field_names() -> None:
+    class Envelope(FlowBaseModel):
+        class Settings:
+            topic = "envelopes"
+            key_field = "key"
+
+        topic: str
+        key: str
+        partition: int
+        headers: dict[str, str]
+        timestamp: dt.datetime
+        _private: int = 0
+
+    envelope = Envelope(
+        topic="t", key="k", partition=3, headers={"a": "b"}, timestamp=dt.datetime(2026, 1, 1)
+    )
+    assert Envelope.from_avro_dict(envelope.to_avro_dict()).key == "k"
+    assert [f["name"] for f in Envelope.avro_schema()["fields"]] == [
+        "topic",
+        "key",
+        "partition",
+        "headers",
+        "timestamp",
+    ]
+
+
+def test_generic_models_get_their_schema_when_subclassed() -> None:
+    from typing import Generic, TypeVar
+
+    item = TypeVar("item")
+
+    class Page(FlowBaseModel, Generic[item]):
+        items: list[item]
+
+    class IntPage(Page[int]):
+        class Settings:
+            topic = "pages"
+
+    assert Page[int](items=[1]).items == [1]
+    assert IntPage.avro_schema()["fields"] == [
+        {"name": "items", "type": {"type": "array", "items": "long"}}
+    ]
+    with pytest.raises(SchemaGenerationError, match="subclass the generic model"):
+        Page[int].avro_schema()

@@ -316,3 +316,24 @@ def test_fenced_report_marks_the_shared_producer_for_replacement(
     assert replaced == [shared]
     producer_module._shared_producer(conn)
     assert replaced == [shared]  # asked once per broken producer
+
+
+def test_produce_inside_a_delivery_callback_is_refused_not_deadlocked(
+    conn: Connection, make_topic: TopicFactory
+) -> None:
+    reading_cls = model_for(make_topic())
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def on_delivery(err: KafkaError | None, msg: Message) -> None:
+        try:
+            reading_cls(sensor="inner", value=0.0).produce(connection=conn)
+        except ProducerError as exc:
+            errors.append(exc)
+        finally:
+            done.set()
+
+    reading_cls(sensor="outer", value=0.0).produce_nowait(callback=on_delivery, connection=conn)
+    assert done.wait(30)
+    assert len(errors) == 1
+    assert "use produce_nowait() there" in str(errors[0])

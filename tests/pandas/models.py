@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from decimal import Decimal  # noqa: TC003  (pydantic needs it at runtime)
+from decimal import Decimal
 
 from pydantic import Field
 
@@ -12,7 +12,7 @@ from flowodm.model import FlowBaseModel
 from flowodm.schema import TimestampMicros
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """Order status; stored as an Avro enum."""
 
     NEW = "NEW"

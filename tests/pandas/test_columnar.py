@@ -20,6 +20,9 @@ from flowodm.pandas.encoding import RowEncoding, local_encoding
 from flowodm.pandas.prepare import ChunkPreparer, Prepared
 from flowodm.schema.types import Float32, Int32
 from tests.pandas.models import Invoice, Order, Reading
+from tests.schema.tz import local_tz
+
+__all__ = ["local_tz"]
 
 HEADER = b"\x00\x00\x00\x01\x2a"
 
@@ -335,3 +338,23 @@ class Wide(FlowBaseModel):
 class Stamped(FlowBaseModel):
     at: dt.datetime
     n: int
+
+
+def test_naive_timestamps_are_written_as_utc_under_any_local_time_zone(local_tz: str) -> None:
+    import io
+
+    import fastavro
+
+    frame = pd.DataFrame(
+        {
+            "at": pd.to_datetime(["2024-01-01 10:00:00.123456"]),  # naive
+            "n": [1],
+        }
+    )
+    fast, slow = _both(Stamped, frame)
+    _assert_same(fast, slow)
+    assert fast.columnar == 1
+    schema = fastavro.parse_schema(Stamped.avro_schema())
+    (value,) = fast.values
+    datum = fastavro.schemaless_reader(io.BytesIO(value[len(HEADER) :]), schema, None)
+    assert datum["at"] == dt.datetime(2024, 1, 1, 10, 0, 0, 123000, tzinfo=dt.UTC)

@@ -79,6 +79,8 @@ def test_error_codes_surface_through_the_client(
     sr_client.register_schema("s", avro(V1))
     with raises(40402):
         sr_client.get_version("s", 9)
+    with raises(42202):
+        sr_client.get_version("s", 0)
     with raises(40403):
         fresh_client().lookup_schema("s", avro(V3))
     with raises(40403):
@@ -93,6 +95,10 @@ def test_error_codes_surface_through_the_client(
         sr_client.get_compatibility("s")
     with raises(40407):
         sr_client.delete_version("s", 1, permanent=True)
+    sr_client.register_schema("gone", avro(V1))
+    sr_client.delete_subject("gone")
+    with raises(40404):
+        sr_client.delete_subject("gone")
 
 
 def test_config_through_the_client(sr_client: SchemaRegistryClient) -> None:

@@ -480,6 +480,19 @@ def test_unsupported_config_fields_are_refused(http: httpx.Client) -> None:
 # --- compatibility ------------------------------------------------------------------------
 
 
+def test_the_global_level_applies_until_a_subject_level_overrides_it(http: httpx.Client) -> None:
+    widened = record(field("a", "long"))  # int -> long: backward, not forward compatible
+    ok_id(http, "g", record(field("a", "int")))
+    http.put("/config", json={"compatibility": "FORWARD"})
+    error(register(http, "g", widened), 409, 409)
+    http.put("/config/g", json={"compatibility": "BACKWARD"})
+    ok_id(http, "g", widened)
+    http.delete("/config/g")
+    http.put("/config", json={"compatibility": "NONE"})
+    ok_id(http, "g", record(field("a", "string")))
+    assert http.get("/subjects/g/versions").json() == [1, 2, 3]
+
+
 def test_incompatible_registration_is_409_and_names_the_subject(http: httpx.Client) -> None:
     ok_id(http, "s", V1)
     breaking = record(field("a", "int"), field("z", "string"))

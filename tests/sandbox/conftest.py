@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import stat
 import time
 from collections.abc import Callable, Iterator
@@ -75,3 +76,12 @@ def private_sandbox(data_dir: Path) -> Callable[..., Sandbox]:
         return start(broker_port=broker_port, registry_port=registry_port, data_dir=data_dir)
 
     return factory
+
+
+@pytest.fixture
+def occupied_port() -> Iterator[int]:
+    """A port held by a listening socket of this test (i.e. "another program")."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]

@@ -6,7 +6,7 @@ import json
 import os
 import signal
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -25,15 +25,6 @@ from tests.sandbox.conftest import failing_program, pid_alive, sandbox_processes
 pytestmark = pytest.mark.integration
 
 StartSandbox = Callable[..., Sandbox]
-
-
-@pytest.fixture
-def occupied_port() -> Iterator[int]:
-    """A port held by a listening socket of this test (i.e. "another program")."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        yield sock.getsockname()[1]
 
 
 def _produce_and_read_back(sandbox: Sandbox, topic: str) -> None:
@@ -173,6 +164,18 @@ def test_a_registry_dying_at_start_is_reported_and_leaves_no_broker(data_dir: Pa
     assert "cannot use data dir" in str(failure.value)
     assert sandbox_processes(data_dir) == []
     assert not (data_dir / "sandbox.json").exists()
+
+
+def test_a_state_file_that_cannot_be_written_leaves_no_process(
+    monkeypatch: pytest.MonkeyPatch, data_dir: Path
+) -> None:
+    def disk_full(path: Path, state: object) -> None:
+        raise SandboxError("cannot write sandbox state (No space left on device)")
+
+    monkeypatch.setattr(api, "save_state", disk_full)
+    with pytest.raises(SandboxError, match="No space left"):
+        start(broker_port=0, registry_port=0, data_dir=data_dir)
+    assert sandbox_processes(data_dir) == []  # stop() could not have found them
 
 
 def test_start_after_the_broker_was_killed_gives_a_working_sandbox(

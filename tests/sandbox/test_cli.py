@@ -105,6 +105,13 @@ def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
     assert "usage:" in result.stderr
 
 
+def test_registry_usage_errors_name_the_flowodm_command(tmp_path: Path) -> None:
+    result = flowodm("sandbox", "registry", "--port", "abc", "--data-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert "usage: flowodm sandbox registry" in result.stderr
+    assert "invalid int value: 'abc'" in result.stderr
+
+
 def test_registry_subcommand_runs_the_registry_in_the_foreground(tmp_path: Path) -> None:
     port = free_port()
     process = subprocess.Popen(

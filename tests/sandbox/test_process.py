@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -63,3 +64,18 @@ def test_a_process_ignoring_sigterm_is_killed_after_the_grace_period(tmp_path: P
 def test_spawning_a_missing_program_is_a_sandbox_error(tmp_path: Path) -> None:
     with pytest.raises(SandboxError, match="could not start /nonexistent/program"):
         spawn(["/nonexistent/program"], log_path=tmp_path / "x.log", env={})
+
+
+def test_a_stopped_process_is_resumed_so_that_its_sigterm_handler_runs(tmp_path: Path) -> None:
+    log = tmp_path / "handler.log"
+    code = (
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, lambda *_: sys.exit(3))\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    ref = spawn([sys.executable, "-c", code], log_path=log, env=dict(os.environ))
+    wait_until(lambda: "ready" in log.read_text())
+    os.kill(ref.pid, signal.SIGSTOP)  # hung, e.g. a broker stuck under a debugger
+    stop_processes([ref], grace=10)
+    assert exit_code(ref) == 3  # its handler ran: not SIGKILLed after the grace period

@@ -76,3 +76,14 @@ def test_the_lock_is_exclusive_across_holders(tmp_path: Path) -> None:
         pass
     with locked(tmp_path, timeout=0.1):
         pass
+
+
+def test_an_unwritable_state_file_is_a_sandbox_error(tmp_path: Path) -> None:
+    state = SandboxState(
+        broker=ServiceRecord(ProcessRef(11, "100"), 9092, tmp_path / "broker.log"),
+        registry=ServiceRecord(ProcessRef(12, "101"), 8081, tmp_path / "registry.log"),
+    )
+    (tmp_path / "sandbox.json").mkdir()  # the final rename cannot replace a directory
+    with pytest.raises(SandboxError, match=r"cannot write sandbox state .*sandbox\.json"):
+        save_state(tmp_path, state)
+    assert [p.name for p in tmp_path.iterdir()] == ["sandbox.json"]  # no temp file left

@@ -52,15 +52,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, prog: str = "python -m flowodm.sandbox.registry"
+) -> int:
     """Run the registry until SIGTERM/SIGINT (call it from the main thread: it sets handlers).
+
+    Args:
+        argv: Command-line arguments (default ``sys.argv[1:]``).
+        prog: The command name that usage messages show.
 
     Returns:
         0 after a clean shutdown, 1 when the server cannot start (port in use, unusable data
         directory, malformed basic-auth value), 2 for bad command-line arguments (0 for --help).
     """
     parser = argparse.ArgumentParser(
-        prog="python -m flowodm.sandbox.registry",
+        prog=prog,
         description="Local Confluent-compatible Schema Registry (SQLite-backed).",
     )
     add_arguments(parser)

@@ -1,0 +1,158 @@
+"""One message on its way to Kafka: encoded, its produce arguments checked, and its outcome.
+
+``Outgoing`` is what ``produce``/``produce_nowait``/``aproduce`` hand to the shared producer;
+the checks here refuse bad ``partition``/``timestamp``/``headers`` values with a
+``ProducerError`` naming the argument, before anything is sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+
+from flowodm.bulk import Headers
+from flowodm.delivery import DeliveryResult, describe_error
+from flowodm.exceptions import DeliveryTimeoutError, ProducerError
+
+__all__ = [
+    "DeliveryCallback",
+    "Outgoing",
+    "Timestamp",
+    "check_headers",
+    "check_partition",
+    "timestamp_ms",
+]
+
+DeliveryCallback = Callable[[KafkaError | None, Message], None]
+Timestamp = int | dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One encoded message, ready for ``Producer.produce``."""
+
+    topic: str
+    value: bytes
+    key: bytes | None
+    partition: int
+    timestamp: int
+    headers: Headers | None
+
+    def enqueue(self, producer: Producer, on_delivery: DeliveryCallback | None) -> bool:
+        """Hand the message to librdkafka; ``False`` when its local queue is full.
+
+        Raises:
+            ProducerError: librdkafka refused it at once (e.g. too large, unknown partition)
+                or an argument has the wrong type.
+        """
+        try:
+            producer.produce(
+                self.topic,
+                self.value,
+                self.key,
+                self.partition,
+                on_delivery=on_delivery,
+                timestamp=self.timestamp,
+                headers=self.headers,
+            )
+        except BufferError:
+            return False
+        except KafkaException as exc:
+            error: KafkaError = exc.args[0]
+            raise ProducerError(
+                f"Kafka refused the message for {self.topic!r}: {describe_error(error)}",
+                kafka_error=error,
+                topic=self.topic,
+                key=self.key,
+            ) from None
+        except (TypeError, ValueError) as exc:
+            raise ProducerError(
+                f"cannot produce to {self.topic!r}: {exc} (check headers, partition and timestamp)",
+                topic=self.topic,
+                key=self.key,
+            ) from None
+        return True
+
+    def queue_full_error(self, waited: float) -> ProducerError:
+        """The error for "the local queue stayed full for ``waited`` seconds"."""
+        return ProducerError(
+            f"the local producer queue stayed full for {waited:g} s, so the message for "
+            f"{self.topic!r} was not sent; the broker is slow or unreachable, or "
+            "queue.buffering.max.messages / queue.buffering.max.kbytes is too small",
+            topic=self.topic,
+            key=self.key,
+        )
+
+    def no_ack(self, waited: float) -> DeliveryTimeoutError:
+        """The error for "no acknowledgement within ``waited`` seconds"."""
+        return DeliveryTimeoutError(
+            f"no acknowledgement for the message to {self.topic!r} within {waited:g} s; it "
+            "may have been written (or may still be, while librdkafka keeps retrying until "
+            "message.timeout.ms); is the broker reachable?",
+            kafka_error=KafkaError(KafkaError._MSG_TIMED_OUT, "no acknowledgement in time"),
+            topic=self.topic,
+            key=self.key,
+        )
+
+    def delivered(self, message: Message) -> DeliveryResult:
+        """The ``DeliveryResult`` of this message's successful delivery report."""
+        kind, stamp = message.timestamp()
+        return DeliveryResult(
+            topic=message.topic() or self.topic,
+            partition=_int(message.partition()),
+            offset=_int(message.offset()),
+            timestamp=stamp if kind else None,
+            key=message.key(),
+        )
+
+
+def check_partition(partition: int | None, topic: str) -> int:
+    """Return librdkafka's partition argument (-1: let the partitioner choose)."""
+    if partition is None:
+        return -1
+    if not isinstance(partition, int) or isinstance(partition, bool) or partition < 0:
+        raise ProducerError(
+            f"partition must be a non-negative int or None, got {partition!r}", topic=topic
+        )
+    return partition
+
+
+def timestamp_ms(timestamp: Timestamp, topic: str) -> int:
+    """Return the CreateTime in ms (0 = "now", librdkafka's convention)."""
+    if timestamp is None:
+        return 0
+    if isinstance(timestamp, dt.datetime):
+        # FlowODM's rule everywhere: a naive datetime is UTC, never local time.
+        aware = timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=dt.UTC)
+        return int(aware.timestamp() * 1000)
+    if isinstance(timestamp, int) and not isinstance(timestamp, bool) and timestamp > 0:
+        return timestamp
+    raise ProducerError(
+        "timestamp must be a datetime or a positive int of milliseconds since the epoch, "
+        f"got {timestamp!r}",
+        topic=topic,
+    )
+
+
+def check_headers(headers: Headers | None, topic: str) -> Headers | None:
+    """Return ``headers`` if every name is a str and every value str, bytes or None."""
+    if headers is None:
+        return None
+    pairs = headers.items() if isinstance(headers, dict) else headers
+    try:
+        for name, value in pairs:
+            if not isinstance(name, str) or not isinstance(value, str | bytes | type(None)):
+                raise TypeError
+    except (TypeError, ValueError):
+        raise ProducerError(
+            f"headers must be a dict or a list of (str, str | bytes | None) pairs, got {headers!r}",
+            topic=topic,
+        ) from None
+    return headers
+
+
+def _int(value: int | None) -> int:
+    return -1 if value is None else value

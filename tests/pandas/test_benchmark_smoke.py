@@ -1,0 +1,36 @@
+"""The DataFrame benchmark runs end to end on a tiny frame (numbers are not checked)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flowodm.sandbox import Sandbox
+
+pytestmark = pytest.mark.integration
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "dataframe.py"
+
+
+def test_benchmark_runs_and_verifies_its_output(sandbox: Sandbox) -> None:
+    env = {
+        **os.environ,
+        "FLOWODM_BENCH_BOOTSTRAP_SERVERS": sandbox.bootstrap_servers,
+        "FLOWODM_BENCH_SCHEMA_REGISTRY_URL": sandbox.schema_registry_url,
+    }
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--rows", "300", "--rounds", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    for variant in ("raw", "naive", "flowodm", "columnar"):
+        assert f"  {variant} " in done.stdout
+    assert "count matches, all payloads byte-identical" in done.stdout

@@ -1,0 +1,132 @@
+"""A broker that stops answering mid-run ends the run with an error, never a 5-minute hang."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import flowodm.pandas  # noqa: F401  (registers df.flowodm)
+from flowodm.config import build_config
+from flowodm.connection import Connection
+from flowodm.exceptions import BulkDeliveryTimeoutError
+from flowodm.pandas import ProduceRun
+from flowodm.sandbox import Sandbox, start, stop
+from tests.pandas.models import order_model
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def own_sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    """A private broker and registry, so freezing the broker disturbs no other test."""
+    sandbox = start(broker_port=0, registry_port=0, data_dir=tmp_path / "sandbox")
+    assert sandbox.broker_pid is not None
+    try:
+        yield sandbox
+    finally:
+        os.kill(sandbox.broker_pid, signal.SIGCONT)  # thaw it so it can be stopped
+        stop(tmp_path / "sandbox")
+
+
+def _orders(n: int) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    return pd.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(n)],
+            "customer_id": ["c"] * n,
+            "amount": rng.random(n),
+            "quantity": rng.integers(1, 9, n),
+            "created_at": pd.Timestamp("2024-05-01", tz="UTC"),
+            "status": "NEW",
+        }
+    )
+
+
+@pytest.mark.timeout(60)
+def test_a_frozen_broker_gives_a_bounded_error_with_every_row_accounted(
+    own_sandbox: Sandbox,
+) -> None:
+    connection = Connection(
+        build_config(
+            bootstrap_servers=own_sandbox.bootstrap_servers,
+            schema_registry_url=own_sandbox.schema_registry_url,
+        )
+    )
+    frame = _orders(6000)
+    broker = own_sandbox.broker_pid
+    assert broker is not None
+
+    run = ProduceRun(
+        order_model("stalled-orders"),
+        connection=connection,
+        chunk_size=1000,
+        timeout=30,  # librdkafka alone would wait this long (its default is 5 minutes)
+        stall_timeout=2,
+        progress=False,
+    )
+    try:
+        run.send(frame.iloc[:2000])
+        assert run.resolved_count(wait=True) == 2000
+        os.kill(broker, signal.SIGSTOP)  # connections stay open; nothing is answered any more
+        run.send(frame.iloc[2000:])
+        assert run.resolved_count() == 2000  # the rest is in flight, not known
+        with pytest.raises(BulkDeliveryTimeoutError) as info:
+            run.finish()
+    finally:
+        connection.close(1)
+
+    assert "no delivery" in str(info.value)
+    report = run.report
+    assert report is not None
+    assert report.total == 6000
+    assert report.delivered >= 2000
+    assert report.delivered + len(report.failed) + report.unconfirmed == 6000
+    assert report.failed, "the frozen broker acknowledged everything?"
+    assert all(f.maybe_written for f in report.failed)
+    assert all(f.status == "failed, may have been written" for f in report.failed)
+    failed = set(report.failed_index)
+    assert len(failed) == len(report.failed)
+    assert failed <= set(frame.index)
+    assert "may have been written" in report.summary()
+
+
+@pytest.mark.timeout(60)
+def test_timed_out_rows_are_failed_may_have_been_written(own_sandbox: Sandbox) -> None:
+    connection = Connection(
+        build_config(
+            bootstrap_servers=own_sandbox.bootstrap_servers,
+            schema_registry_url=own_sandbox.schema_registry_url,
+        )
+    )
+    frame = _orders(300)
+    broker = own_sandbox.broker_pid
+    assert broker is not None
+    run = ProduceRun(
+        order_model("timed-out-orders"),
+        connection=connection,
+        timeout=1,  # message.timeout.ms: each row gets a report after one second
+        stall_timeout=20,
+        progress=False,
+    )
+    try:
+        run.send(frame.iloc[:100])
+        assert run.resolved_count(wait=True) == 100
+        os.kill(broker, signal.SIGSTOP)
+        run.send(frame.iloc[100:])
+        report = run.finish()  # no stall: every row got its (failure) report in time
+    finally:
+        connection.close(1)
+
+    assert report.delivered == 100
+    assert sorted(report.failed_index) == list(range(100, 300))
+    assert {f.error.split(":")[0] for f in report.failed} == {"_MSG_TIMED_OUT"}
+    assert all(f.maybe_written for f in report.failed)
+    statuses = report.to_frame().set_index("index")["status"]
+    assert set(statuses) == {"failed, may have been written"}
+    assert report.unconfirmed == 0
