@@ -162,30 +162,32 @@ class ProduceRun(Generic[M]):
         self._sender: BulkSender[Hashable] | None = None
         self._dead: BulkSender[Hashable] | None = None
         self._dead_topic = dead_letter
+        conn: Any = None
         if dry_run:
             self._encoding = local_encoding(model)
             self.topic = topic or settings_of(model).topic or "(dry run)"
+            desc = f"{self._name} (dry run)"
         else:
-            conn = _connection(connection)
             from flowodm.serde.model_codec import get_model_codec
 
+            conn = _connection(connection)
             codec = get_model_codec(model, conn)
             self.topic = topic or codec.topic
-            self._encoding = codec_encoding(codec)
+            self._encoding = codec_encoding(codec)  # resolves the schema id: fails early
+            desc = f"{self._name} → {self.topic}"
+        self._bar = DeliveryProgress(open_progress(progress, total=total, desc=desc))
+        if conn is not None:
             wait = conn.config.produce_timeout if timeout is None else timeout
             stall = wait if stall_timeout is None else stall_timeout
-            self._bar = DeliveryProgress(
-                open_progress(progress, total=total, desc=f"{self._name} → {self.topic}")
-            )
-            self._sender = BulkSender(
-                conn, self.topic, timeout=wait, stall_timeout=stall, on_acked=self._bar.acked
-            )
-            if dead_letter is not None:
-                self._dead = BulkSender(conn, dead_letter, timeout=wait, stall_timeout=stall)
-        if dry_run:
-            self._bar = DeliveryProgress(
-                open_progress(progress, total=total, desc=f"{self._name} (dry run)")
-            )
+            try:
+                self._sender = BulkSender(
+                    conn, self.topic, timeout=wait, stall_timeout=stall, on_acked=self._bar.acked
+                )
+                if dead_letter is not None:
+                    self._dead = BulkSender(conn, dead_letter, timeout=wait, stall_timeout=stall)
+            except BaseException:
+                self.abort()
+                raise
 
     # ---------------------------------------------------------------- feeding rows
 
@@ -218,6 +220,8 @@ class ProduceRun(Generic[M]):
                 self._send_chunk(chunk, prepared)
         except BulkDeliveryTimeoutError as exc:
             raise self._stalled(exc) from None
+        except _DeadLetterStall as stall:
+            raise self._stalled(stall.error, dead_letter=True) from None
         except (DataFrameValidationError, ValueError):
             raise
         except BaseException:
@@ -239,10 +243,10 @@ class ProduceRun(Generic[M]):
         try:
             while self._pending() and wait:
                 self._sender.poll(_WAIT_STEP)
-                if self._dead is not None:
-                    self._dead.poll(0)
         except BulkDeliveryTimeoutError as exc:
             raise self._stalled(exc) from None
+        except _DeadLetterStall as stall:
+            raise self._stalled(stall.error, dead_letter=True) from None
         if not self._pending():
             self._resolved_mark = self._rows
         return self._resolved_mark
@@ -327,19 +331,23 @@ class ProduceRun(Generic[M]):
         return kept
 
     def _send_chunk(self, chunk: pd.DataFrame, prepared: Prepared) -> None:
+        # Counted before sending: if a stall interrupts the send, rows of this chunk that got
+        # no report are then "unconfirmed" in the report instead of missing from it.
         self._errors.extend(prepared.errors)
         self._invalid += len(prepared.invalid)
         self._columnar_rows += prepared.columnar
+        self._rows += len(chunk)
         sender = self._sender
         if sender is not None:
+            self._sent += len(prepared.values)
             # The sender keeps these lists until the messages are accounted for; they are
             # never modified afterwards.
             sender.send_many(prepared.values, prepared.keys, prepared.labels)
-            self._sent += len(prepared.values)
             if self._dead is not None and prepared.invalid:
                 self._dead_letter(chunk, prepared)
             sender.poll(0)
-        self._rows += len(chunk)
+        else:
+            self._bar.acked(len(prepared.values))  # a dry run counts the rows it would send
         failed = len(sender.failed) if sender is not None else 0
         self._bar.counts(invalid=self._invalid, failed=failed)
         if self._callback is not None:
@@ -375,8 +383,11 @@ class ProduceRun(Generic[M]):
                 "topic": self.topic,
             }
             payload = json.dumps(record, default=str, ensure_ascii=False).encode("utf-8")
-            self._dead.send(payload, None, label)
             self._dead_sent += 1
+            try:
+                self._dead.send(payload, None, label)
+            except BulkDeliveryTimeoutError as exc:
+                raise _DeadLetterStall(exc) from None
 
     def _pending(self) -> int:
         pending = 0
@@ -384,14 +395,26 @@ class ProduceRun(Generic[M]):
             delivered = self._sender.poll(0)
             pending += self._sent - delivered - len(self._sender.failed)
         if self._dead is not None:
-            delivered = self._dead.poll(0)
+            try:
+                delivered = self._dead.poll(0)
+            except BulkDeliveryTimeoutError as exc:
+                raise _DeadLetterStall(exc) from None
             pending += self._dead_sent - delivered - len(self._dead.failed)
         return pending
 
-    def _stalled(self, exc: BulkDeliveryTimeoutError) -> BulkDeliveryTimeoutError:
-        """Close the run after a stall and return the error to raise, with the report's summary."""
-        dead = self._dead.abort() if self._dead is not None else None
-        report = self._close(exc.result, dead)
+    def _stalled(
+        self, exc: BulkDeliveryTimeoutError, *, dead_letter: bool = False
+    ) -> BulkDeliveryTimeoutError:
+        """Close the run after a stall and return the error to raise, with the report's summary.
+
+        ``exc`` comes from the main sender, or from the dead-letter sender if ``dead_letter``.
+        """
+        if dead_letter:
+            main = self._sender.abort() if self._sender is not None else None
+            report = self._close(main, exc.result)
+        else:
+            dead = self._dead.abort() if self._dead is not None else None
+            report = self._close(exc.result, dead)
         return BulkDeliveryTimeoutError(
             f"{exc}. {report.summary()}", result=exc.result, topic=self.topic
         )
@@ -427,6 +450,14 @@ class ProduceRun(Generic[M]):
             dry_run=self._dry_run,
         )
         return self.report
+
+
+class _DeadLetterStall(Exception):
+    """Internal: the dead-letter sender stalled (told apart from a stall of the main topic)."""
+
+    def __init__(self, error: BulkDeliveryTimeoutError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _failure(ref: Hashable, error: Any, maybe_written: bool) -> DeliveryFailure:

@@ -240,3 +240,22 @@ def test_empty_frame() -> None:
     assert frame.flowodm.to_models(Reading) == []
     report = frame.flowodm.produce(Reading, dry_run=True, progress=False)
     assert (report.total, report.delivered, report.invalid) == (0, 0, 0)
+
+
+def test_raise_mode_re_encodes_when_the_frame_is_too_big_to_keep(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("flowodm.pandas.pipeline._KEEP_BUDGET", 0)
+    frame = pd.DataFrame({"sensor": [f"s{i}" for i in range(50)], "count": range(50)})
+    report = frame.flowodm.produce(Reading, dry_run=True, chunk_size=7, progress=False)
+    assert (report.total, report.delivered, report.invalid) == (50, 50, 0)
+
+
+def test_dry_run_progress_counts_the_rows_it_would_send() -> None:
+    from tests.pandas.bars import RecordingBar
+
+    frame = pd.DataFrame({"sensor": ["a", "b", "way too long"]})
+    frame.flowodm.produce(Reading, on_invalid="report", dry_run=True, progress=RecordingBar)
+    bar = RecordingBar.instances[-1]
+    assert bar.n == 2
+    assert bar.postfixes[-1] == {"invalid": 1, "failed": 0}

@@ -265,3 +265,28 @@ def test_default_connection_is_used(sandbox: Sandbox, make_topic: TopicFactory) 
         flowodm.connection.disconnect()
     assert report.delivered == 1
     assert len(consume_all(sandbox.bootstrap_servers, topic, 1)) == 1
+
+
+def test_produce_run_in_raise_mode_refuses_a_chunk_with_an_invalid_row(
+    conn: Connection, sandbox: Sandbox, make_topic: TopicFactory
+) -> None:
+    topic = make_topic()
+    frame = messy_orders()
+    run = ProduceRun(order_model(topic), connection=conn, on_invalid="raise", progress=False)
+    run.send(frame.loc[[10]])
+    with pytest.raises(DataFrameValidationError) as info:
+        run.send(frame.loc[[11, 17]])  # row 11 is invalid, so row 17 is not sent either
+    assert info.value.report.invalid_index == [11]
+    report = run.finish()
+    assert (report.total, report.delivered) == (1, 1)
+    on_topic = consume_all(sandbox.bootstrap_servers, topic, 1, linger=0.5)
+    assert [m.key() for m in on_topic] == [b"a"]
+
+
+def test_abort_purges_and_reports(conn: Connection, make_topic: TopicFactory) -> None:
+    run = ProduceRun(order_model(make_topic()), connection=conn, progress=False)
+    run.send(messy_orders().loc[[10, 17]])
+    report = run.abort()
+    assert run.abort() is report
+    assert report.total == 2
+    assert report.delivered + len(report.failed) + report.unconfirmed == 2
