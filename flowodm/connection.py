@@ -33,11 +33,13 @@ import atexit
 import logging
 import re
 import threading
-import time
 from collections.abc import Mapping
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+
+from flowodm._poller import ClientErrorLog, FlowProducer, Poller
+from flowodm._producer_pool import discard_pooled_producers
 
 from flowodm.config import (
     PRODUCER_DEFAULTS,
@@ -67,30 +69,12 @@ logger = logging.getLogger("flowodm.connection")
 
 REPLACE_FLUSH_TIMEOUT = 10.0
 EXIT_FLUSH_TIMEOUT = 10.0
-_POLL_INTERVAL = 0.1
-_ERROR_LOG_INTERVAL = 30.0
 _NO_SUCH_PROPERTY = re.compile(r'No such configuration property: "([^"]+)"')
 _CONFIG_DOCS = "https://github.com/confluentinc/librdkafka/blob/master/CONFIGURATION.md"
 _NO_SERVERS = (
     "no Kafka bootstrap servers configured: call flowodm.connect(bootstrap_servers="
     "'host:9092') or set KAFKA_BOOTSTRAP_SERVERS (or FLOWODM_BOOTSTRAP_SERVERS)"
 )
-
-
-class FlowProducer(Producer):
-    """confluent's ``Producer`` whose ``flush``/``poll`` also accept ``timeout=None`` (no limit).
-
-    Everything else is confluent's API unchanged: ``flush`` returns the number of messages
-    still queued, ``len(producer)`` the number in flight or queued.
-    """
-
-    def flush(self, timeout: float | None = None) -> int:
-        """Wait until queued messages are delivered (or failed); return how many are left."""
-        return super().flush(-1 if timeout is None else timeout)
-
-    def poll(self, timeout: float | None = None) -> int:
-        """Serve delivery callbacks for up to ``timeout`` seconds; return how many ran."""
-        return super().poll(-1 if timeout is None else timeout)
 
 
 class Connection:
@@ -105,7 +89,8 @@ class Connection:
         self._config = config
         self._lock = threading.RLock()
         self._producer: FlowProducer | None = None
-        self._poller: _Poller | None = None
+        self._poller: Poller | None = None
+        self._retired: list[Poller] = []  # replaced producers, still draining
         self._registry: RegistryAdapter | None = None
         self._registry_built = False
         self._closed = False
@@ -135,7 +120,7 @@ class Connection:
             self._check_open()
             if self._producer is None:
                 self._producer = self.new_producer()
-                self._poller = _Poller(self._producer)
+                self._poller = Poller(self._producer)
             return self._producer
 
     @property
@@ -203,7 +188,7 @@ class Connection:
             ConfigurationError: an unknown or invalid librdkafka property (named in the message).
         """
         settings = self.producer_settings(extra)
-        settings.setdefault("error_cb", _ClientErrorLog())
+        settings.setdefault("error_cb", ClientErrorLog())
         producer: FlowProducer = self._create(
             FlowProducer, settings, extra or {}, "producer_config"
         )
@@ -306,29 +291,6 @@ class Connection:
             else:
                 message = f"invalid Kafka client configuration: {reason}"
             raise ConfigurationError(scrub(message, secrets)) from None
-
-
-class _Poller:
-    """A daemon thread serving a producer's delivery callbacks until stopped."""
-
-    def __init__(self, producer: FlowProducer) -> None:
-        self._producer = producer
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="flowodm-poller", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._producer.poll(_POLL_INTERVAL)
-            except Exception:
-                # A user callback raised; keep serving the others.
-                logger.exception("a Kafka delivery callback raised an exception")
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not threading.current_thread():
-            self._thread.join()
 
 
 _current: Connection | None = None
@@ -484,27 +446,6 @@ def _install(connection: Connection, *, replace: bool = True) -> Connection:
 
 def _close_at_exit() -> None:
     disconnect(EXIT_FLUSH_TIMEOUT)
-
-
-class _ClientErrorLog:
-    """Default ``error_cb``: client-level errors go to logging, each kind at most every 30 s.
-
-    librdkafka reports a refused connection on every reconnect attempt; one line per kind and
-    interval says the same without flooding a notebook. Fatal errors are always logged.
-    """
-
-    def __init__(self, interval: float = _ERROR_LOG_INTERVAL) -> None:
-        self._interval = interval
-        self._last: dict[int, float] = {}
-
-    def __call__(self, error: KafkaError) -> None:
-        now = time.monotonic()
-        code = error.code()
-        if not error.fatal() and now - self._last.get(code, -self._interval) < self._interval:
-            return
-        self._last[code] = now
-        level = logging.ERROR if error.fatal() else logging.WARNING
-        logger.log(level, "Kafka client error (%s): %s", error.name(), error.str())
 
 
 def _kafka_reason(exc: BaseException) -> str:

@@ -66,7 +66,8 @@ def _produce_and_read_back(box: Any, rows: int) -> int:
 
 
 def _ensure_topic(bootstrap_servers: str, topic: str, *, partitions: int) -> None:
-    from confluent_kafka.admin import AdminClient, NewTopic
+    from confluent_kafka.admin import AdminClient
+    from confluent_kafka.cimpl import NewTopic
 
     admin = AdminClient({"bootstrap.servers": bootstrap_servers})
     if topic in admin.list_topics(timeout=10).topics:

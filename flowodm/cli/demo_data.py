@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-class OrderStatus(str, enum.Enum):
+class OrderStatus(enum.StrEnum):
     """Lifecycle of an order."""
 
     NEW = "NEW"
@@ -50,7 +50,10 @@ def build_orders(rows: int, *, seed: int = 7) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     statuses = np.array([s.value for s in OrderStatus])
-    notes = np.where(rng.random(rows) < 0.3, "please leave at the front door", None)
+    notes = [
+        "please leave at the front door" if has_note else None
+        for has_note in rng.random(rows) < 0.3
+    ]
     frame = pd.DataFrame(
         {
             "order_id": [str(uuid.UUID(int=int(i) + 1, version=4)) for i in range(rows)],
