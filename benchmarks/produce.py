@@ -174,7 +174,7 @@ def run(rows: int, rounds: int, sample: int) -> None:
         try:
             models = build_orders(rows)
             codec = get_model_codec(Order, connection)
-            values = [codec.value_bytes(m) for m in models]
+            values = codec.values_bytes(models)
             mean_size = sum(map(len, values)) / len(values)
             print(f"{rows} orders, mean value {mean_size:.1f} B, topic {TOPIC} (3 partitions)")
 

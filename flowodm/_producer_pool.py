@@ -8,7 +8,6 @@ is pointed at whichever sender currently uses the producer.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import weakref
 from collections.abc import Callable, Mapping
@@ -89,14 +88,20 @@ class _ProducerPool:
                 idle.append((producer, route))
 
     def discard(self, connection: ProducerFactory) -> None:
-        """Drop every idle producer of ``connection``."""
-        with self._lock, contextlib.suppress(TypeError):
-            self._idle.pop(connection, None)
+        """Close and forget every idle producer of ``connection`` (they hold no messages)."""
+        with self._lock:
+            try:
+                idle = self._idle.pop(connection, {})
+            except TypeError:
+                return
+        for producers in idle.values():
+            for producer, _ in producers:
+                producer.close()
 
 
 POOL = _ProducerPool()
 
 
 def discard_pooled_producers(connection: ProducerFactory) -> None:
-    """Drop the idle bulk producers kept for ``connection`` (its ``close()`` may call this)."""
+    """Close the idle bulk producers kept for ``connection`` (``Connection.close()`` calls it)."""
     POOL.discard(connection)

@@ -121,7 +121,8 @@ class ConnectionConfig(BaseSettings):
     producer_config: dict[str, Any] = Field(default_factory=dict)
     consumer_config: dict[str, Any] = Field(default_factory=dict)
     schema_registry_config: dict[str, Any] = Field(default_factory=dict)
-    registry_timeout: float = Field(default=3.0, gt=0)
+    # Seconds per registry HTTP attempt; with one retry a silent registry fails in about 4 s.
+    registry_timeout: float = Field(default=2.0, gt=0)
     produce_timeout: float = Field(default=35.0, gt=0)
 
     @field_validator("*", mode="before")

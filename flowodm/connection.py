@@ -13,16 +13,21 @@ Contract (used by ``producer.py``, the DataFrame kit, the CLI and the sandbox):
   ``Producer`` whose ``flush(timeout=None)`` returns the number of messages left.
   ``disconnect()`` closes the current one.
 - ``Connection.producer`` is created lazily under a lock, together with a daemon poller thread
-  that calls ``poll(0.1)`` so delivery callbacks run without anybody calling ``flush()``:
-  ``produce_nowait(callback=…)`` callbacks and ``produce()``/``aproduce()`` completions run on
-  that thread (``flowodm-poller``). An exception raised by a callback is logged, not fatal.
+  (``flowodm._poller``) that calls ``poll(0.1)`` so delivery callbacks run without anybody
+  calling ``flush()``: ``produce_nowait(callback=…)`` callbacks and ``produce()``/``aproduce()``
+  completions run on that thread (``flowodm-poller``). An exception raised by a callback is
+  logged, not fatal.
+- ``Connection.replace_producer(broken)`` swaps in a fresh shared producer if the current one
+  is still ``broken`` (fenced or fatal); the old one keeps its poller until its queue drains
+  (at most its ``message.timeout.ms``) and is then closed.
 - ``Connection.producer_settings(extra, **overrides)`` is the merged librdkafka dict:
   ``PRODUCER_DEFAULTS`` < security and ``client.id`` < the user's ``producer_config`` < ``extra``
   < ``overrides``. ``new_producer(extra)`` builds a separate producer from it (no poller; the
   caller polls) with a logging ``error_cb`` unless one is given.
 - ``Connection.registry`` is a lazily built ``RegistryAdapter`` or ``None`` without a URL.
-- ``Connection.close(timeout)`` stops the poller, flushes, purges what is left (its delivery
-  callbacks report ``_PURGE_QUEUE``) and returns how many messages were not delivered.
+- ``Connection.close(timeout)`` drains every producer it owns for at most ``timeout`` s,
+  purges what is left (its delivery callbacks report ``_PURGE_QUEUE``), closes them and the
+  idle bulk producers pooled for it, and returns how many messages were not delivered.
 - At interpreter exit the current connection is closed (flush bounded by
   ``EXIT_FLUSH_TIMEOUT`` s), registered once.
 """
@@ -40,7 +45,6 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 
 from flowodm._poller import ClientErrorLog, FlowProducer, Poller
 from flowodm._producer_pool import discard_pooled_producers
-
 from flowodm.config import (
     PRODUCER_DEFAULTS,
     ConnectionConfig,
@@ -210,11 +214,43 @@ class Connection:
                 self._create(Consumer, settings, {}, "consumer_config").close()
         _ = self.registry
 
+    def replace_producer(self, broken: Producer) -> FlowProducer:
+        """Swap in a fresh shared producer if the current one is still ``broken``.
+
+        Called by the produce functions after the shared producer reported ``PRODUCER_FENCED``
+        or a fatal error (Tansu 0.6 fences an idempotent producer after any message timeout and
+        never accepts it again). The old producer keeps its poller: messages already queued on
+        it still get their delivery reports, for at most its ``message.timeout.ms``, and then it
+        is closed. If another thread replaced it first, nothing happens.
+
+        Returns:
+            The shared producer to use from now on.
+
+        Raises:
+            ConfigurationError: the connection was closed.
+        """
+        with self._lock:
+            self._check_open()
+            if self._producer is not broken or self._poller is None:
+                return self.producer
+            old = self._poller
+            self._producer = self.new_producer()
+            self._poller = Poller(self._producer)
+            self._retired = [p for p in self._retired if not p.finished] + [old]
+            producer = self._producer
+        old.retire(_message_timeout(self.producer_settings()))
+        logger.warning(
+            "the shared Kafka producer was fenced or hit a fatal error; a new producer replaces "
+            "it (messages already queued on the old one are reported as they fail)"
+        )
+        return producer
+
     def close(self, timeout: float = REPLACE_FLUSH_TIMEOUT) -> int:
         """Flush (at most ``timeout`` s) and close the shared producer and the registry client.
 
         Messages still queued afterwards are purged, so their delivery callbacks report
-        ``_PURGE_QUEUE`` instead of waiting forever. Safe to call twice.
+        ``_PURGE_QUEUE`` instead of waiting forever. Idle bulk producers kept for this
+        connection (``produce_many``) are closed too. Safe to call twice.
 
         Returns:
             The number of messages that were not delivered.
@@ -223,25 +259,16 @@ class Connection:
             if self._closed:
                 return 0
             self._closed = True
-            producer, poller, registry = self._producer, self._poller, self._registry
+            pollers = [*self._retired, *([self._poller] if self._poller is not None else [])]
+            registry = self._registry
             # Drop the references so the lock-free fast paths see the closed state.
             self._producer = self._poller = self._registry = None
+            self._retired = []
             self._registry_built = False
-        left = 0
-        if poller is not None:
-            poller.stop()
-        if producer is not None:
-            left = producer.flush(timeout)
-            if left:
-                logger.warning(
-                    "closing the Kafka producer with %d message(s) not delivered after %.1f s; "
-                    "they are purged (their delivery callbacks report _PURGE_QUEUE)",
-                    left,
-                    timeout,
-                )
-                producer.purge(in_queue=True, in_flight=True, blocking=False)
-                producer.flush(1.0)
-            producer.close()
+        for poller in pollers:  # they drain at the same time
+            poller.retire(timeout)
+        left = sum(poller.join() for poller in pollers)
+        discard_pooled_producers(self)
         if registry is not None:
             registry.close()
         return left
@@ -344,7 +371,8 @@ def connect(
         schema_registry_api_key: Registry API key (with ``schema_registry_api_secret``).
         schema_registry_api_secret: Registry API secret (secret).
         client_id: ``client.id`` reported to the brokers.
-        registry_timeout: Seconds per registry HTTP attempt (default 3; one retry).
+        registry_timeout: Seconds per registry HTTP attempt (default 2; one retry, so a
+            registry that accepts connections but never answers fails in about 4 s).
         produce_timeout: Default seconds a blocking ``produce()`` waits (default 35).
 
     Returns:
@@ -452,6 +480,14 @@ def _kafka_reason(exc: BaseException) -> str:
     if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError):
         return str(exc.args[0].str())
     return str(exc)
+
+
+def _message_timeout(settings: Mapping[str, Any]) -> float:
+    """Seconds librdkafka may take to report a message (``message.timeout.ms``)."""
+    for name in ("message.timeout.ms", "delivery.timeout.ms"):
+        if name in settings:
+            return float(settings[name]) / 1000
+    return 300.0  # librdkafka's default
 
 
 def _as_dict(mapping: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -50,7 +50,9 @@ _NEVER_WRITTEN: frozenset[int] = frozenset(
 # Errors that leave a producer unable to send again: fatal errors and, on Tansu 0.6, the
 # PRODUCER_FENCED answer an idempotent producer gets after any message timeout (the bumped
 # epoch is never accepted), so the producer must be replaced.
-_BREAKS_PRODUCER: frozenset[int] = frozenset({KafkaError.PRODUCER_FENCED, KafkaError._FENCED})
+_BREAKS_PRODUCER: frozenset[int] = frozenset(
+    {KafkaError.PRODUCER_FENCED, KafkaError._FENCED, KafkaError._FATAL}
+)
 
 
 class _Unset:

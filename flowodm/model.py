@@ -13,16 +13,13 @@ so that defining models never touches Kafka or the connection layer.
 from __future__ import annotations
 
 import copy
-import threading
-import weakref
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from flowodm.delivery import UNSET
-from flowodm.schema.build import build_avro_schema
-from flowodm.schema.datum import DatumConverter
+from flowodm.schema.model_schema import model_converter, model_schema
 from flowodm.settings import SETTINGS_ATTRIBUTE, ModelSettings, parse_model_settings
 
 if TYPE_CHECKING:
@@ -59,7 +56,6 @@ class FlowBaseModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     __flowodm_settings__: ClassVar[ModelSettings] = ModelSettings()
-    __flowodm_schema__: ClassVar[dict[str, Any] | None] = None
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -75,15 +71,14 @@ class FlowBaseModel(BaseModel):
         )
         settings = parse_model_settings(cls, parent)
         setattr(cls, SETTINGS_ATTRIBUTE, settings)
-        cls.__flowodm_schema__ = None
         # A model with forward references is completed later (model_rebuild), and a generic
         # model (``Page[T]``, ``Page[int]``) has no Avro name until it is subclassed: their
         # schemas are built on first use.
         generic = cls.__pydantic_generic_metadata__
         if cls.__pydantic_complete__ and not generic["parameters"] and generic["origin"] is None:
-            _schema_of(cls)
+            model_schema(cls)
             if settings.schema_path is not None:
-                _converter(cls)  # the file's schema must describe the model: check it now
+                model_converter(cls)  # the file's schema must describe the model: check it now
 
     # ------------------------------------------------------------------ settings & schema
 
@@ -100,7 +95,7 @@ class FlowBaseModel(BaseModel):
             SchemaGenerationError: a field has no Avro form.
             SettingsError: ``schema_path`` cannot be read.
         """
-        return copy.deepcopy(_schema_of(cls))
+        return copy.deepcopy(model_schema(cls))
 
     @classmethod
     def register_schema(cls, *, connection: Connection | None = None) -> int:
@@ -120,7 +115,7 @@ class FlowBaseModel(BaseModel):
         Raises:
             SerializationError: a value cannot be represented; names the field.
         """
-        return _converter(type(self)).to_datum(self)
+        return model_converter(type(self)).to_datum(self)
 
     @classmethod
     def from_avro_dict(cls, datum: dict[str, Any]) -> Self:
@@ -129,8 +124,8 @@ class FlowBaseModel(BaseModel):
         Raises:
             DeserializationError: the datum does not validate against the model.
         """
-        converter: DatumConverter[Self] = _converter(cls)
-        return converter.from_datum(datum)
+        instance: Self = model_converter(cls).from_datum(datum)
+        return instance
 
     def serialize(self, *, connection: Connection | None = None) -> bytes:
         """Return the Kafka value exactly as ``produce()`` writes it.
@@ -355,37 +350,3 @@ def _codec_of(model_cls: type[M], connection: Connection | None) -> ModelCodec[M
 
         connection = get_connection()
     return get_model_codec(model_cls, connection)
-
-
-def _schema_of(model_cls: type[FlowBaseModel]) -> dict[str, Any]:
-    """The model's schema (from ``schema_path``, else generated), built once per class."""
-    schema: dict[str, Any] | None = model_cls.__dict__.get("__flowodm_schema__")
-    if schema is not None:
-        return schema
-    settings = model_cls.__flowodm_settings__
-    if settings.schema_path is None:
-        schema = build_avro_schema(
-            model_cls, namespace=settings.namespace, name=settings.record_name
-        )
-    else:
-        from flowodm.serde.model_codec import _read_schema_file
-
-        schema = _read_schema_file(model_cls.__qualname__, settings.schema_path)
-    model_cls.__flowodm_schema__ = schema
-    return schema
-
-
-_converters: weakref.WeakKeyDictionary[type, DatumConverter[Any]] = weakref.WeakKeyDictionary()
-_converters_lock = threading.Lock()
-
-
-def _converter(model_cls: type[FlowBaseModel]) -> DatumConverter[Any]:
-    """The connection-independent datum converter of a model class, built once."""
-    converter = _converters.get(model_cls)
-    if converter is None:
-        with _converters_lock:
-            converter = _converters.get(model_cls)
-            if converter is None:
-                converter = DatumConverter(model_cls, _schema_of(model_cls))
-                _converters[model_cls] = converter
-    return converter

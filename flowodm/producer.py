@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import threading
 import time
 import weakref
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from confluent_kafka import KafkaError, Message, Producer
 
+from flowodm._poller import POLLER_THREAD_NAME
 from flowodm.bulk import BulkSender, Headers
 from flowodm.delivery import (
     UNSET,
@@ -75,14 +75,10 @@ __all__ = [
     "produce_nowait",
 ]
 
-logger = logging.getLogger("flowodm.producer")
-
 M = TypeVar("M", bound="BaseModel")
 
 # Waiting for room in a full local queue: short naps while the poller thread drains it.
 _FULL_QUEUE_NAP = 0.01
-# The connection's thread that serves delivery callbacks (flowodm.connection._Poller).
-_POLLER_THREAD = "flowodm-poller"
 
 
 def prepare(
@@ -128,7 +124,7 @@ def produce(
     connection: Connection | None = None,
 ) -> DeliveryResult:
     """Produce ``obj`` and block until the broker acknowledged it (see ``FlowBaseModel``)."""
-    if threading.current_thread().name == _POLLER_THREAD:
+    if threading.current_thread().name == POLLER_THREAD_NAME:
         raise ProducerError(
             "produce() cannot wait for an acknowledgement inside a delivery callback (the "
             "callback thread is the one that would deliver it); use produce_nowait() there"
@@ -141,10 +137,7 @@ def produce(
     deadline = time.monotonic() + wait
     waiter = _Waiter()
     producer = _shared_producer(conn)
-    while not outgoing.enqueue(producer, waiter):
-        if time.monotonic() >= deadline:
-            raise outgoing.queue_full_error(wait)
-        time.sleep(_FULL_QUEUE_NAP)
+    _enqueue_when_room(outgoing, producer, waiter, deadline, wait)
     if not waiter.done.wait(max(0.0, deadline - time.monotonic())):
         raise outgoing.no_ack(wait)
     return _outcome(outgoing, waiter.error, waiter.message, producer)
@@ -166,13 +159,9 @@ def produce_nowait(
         obj, key=key, headers=headers, partition=partition, timestamp=timestamp, connection=conn
     )
     wait = conn.config.produce_timeout
-    deadline = time.monotonic() + wait
     producer = _shared_producer(conn)
     report = _NowaitReport(callback, producer)
-    while not outgoing.enqueue(producer, report):
-        if time.monotonic() >= deadline:
-            raise outgoing.queue_full_error(wait)
-        time.sleep(_FULL_QUEUE_NAP)
+    _enqueue_when_room(outgoing, producer, report, time.monotonic() + wait, wait)
 
 
 async def aproduce(
@@ -325,25 +314,24 @@ def _timeout(timeout: float | None, connection: Connection) -> float:
 def _encode_all(
     codec: ModelCodec[M], items: list[M]
 ) -> tuple[list[bytes], list[bytes | None] | None]:
-    """Encode every model (values and keys) before anything is sent."""
-    _ = codec.schema_id  # resolve the registry id once, so its errors surface unwrapped
-    value_bytes = codec.value_bytes
-    values: list[bytes] = []
+    """Encode every model (values and keys) before anything is sent.
+
+    Raises:
+        SerializationError: ``models[i]`` cannot be serialized (nothing was sent).
+        SchemaRegistryError: the schema id could not be resolved.
+    """
     keys: list[bytes | None] | None = None
     try:
-        for obj in items:
-            values.append(value_bytes(obj))
+        values = codec.values_bytes(items, label="models")
         if codec.settings.key_field is not None:
             key_of = codec.key_of
             keys = []
             for obj in items:
                 keys.append(key_of(obj))
     except SerializationError as exc:
-        index = len(values) if keys is None else len(keys)
+        where = "" if keys is None else f"models[{len(keys)}] cannot be serialized: "
         raise type(exc)(
-            f"models[{index}] cannot be serialized, so nothing was sent: {exc}",
-            model=exc.model,
-            field=exc.field,
+            f"{where}{exc} (nothing was sent)", model=exc.model, field=exc.field
         ) from exc
     return values, keys
 
@@ -354,6 +342,24 @@ def _many_result(topic: str, bulk: BulkResult[int], items: list[M]) -> ProduceMa
         key=lambda failure: failure.index,
     )
     return ProduceManyResult(topic=topic, delivered=bulk.delivered, failed=failed)
+
+
+def _enqueue_when_room(
+    outgoing: Outgoing,
+    producer: Producer,
+    on_delivery: DeliveryCallback,
+    deadline: float,
+    wait: float,
+) -> None:
+    """Enqueue, napping while the poller thread drains a full local queue (until ``deadline``).
+
+    Raises:
+        ProducerError: the queue stayed full until ``deadline``, or Kafka refused the message.
+    """
+    while not outgoing.enqueue(producer, on_delivery):
+        if time.monotonic() >= deadline:
+            raise outgoing.queue_full_error(wait)
+        time.sleep(_FULL_QUEUE_NAP)
 
 
 def _outcome(
@@ -455,14 +461,6 @@ def _shared_producer(connection: Connection) -> Producer:
     producer = connection.producer
     if producer not in _broken:
         return producer
-    replace = getattr(connection, "replace_producer", None)
-    if not callable(replace):
-        logger.error(
-            "the shared Kafka producer was fenced or hit a fatal error and this connection "
-            "cannot replace it; call flowodm.connect(...) again to get a fresh producer"
-        )
-        return producer
     with _broken_lock:
         _broken.discard(producer)
-    replace(producer)
-    return connection.producer
+    return connection.replace_producer(producer)

@@ -213,7 +213,12 @@ class _Loop:
             self.record(run.abort())
             raise
         self.record(report)
-        return not (report.failed or report.unconfirmed or report.dead_letter_failed)
+        return not (
+            report.failed
+            or report.unconfirmed
+            or report.dead_letter_failed
+            or report.dead_letter_unconfirmed
+        )
 
     def record(self, report: ProduceReport) -> None:
         """Count a chunk's report, append its problems to the report file, move the bar."""
@@ -221,7 +226,9 @@ class _Loop:
         if self.writer is not None:
             self.writer.write(problems)
         if self.bar is not None:
-            self.bar.acked(report.total)
+            # As df.flowodm.produce's bar: it counts rows the broker acknowledged (in a dry
+            # run, the valid ones); invalid and failed rows show as counts after it.
+            self.bar.acked(report.delivered)
             self.bar.counts(invalid=self.totals.invalid, failed=self.totals.failed)
 
     def record_validation(self, exc: DataFrameValidationError) -> None:

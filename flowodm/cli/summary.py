@@ -151,7 +151,7 @@ class Totals:
         self.failed += len(report.failed) + report.unconfirmed
         self.maybe_written += report.maybe_written + report.unconfirmed
         self.dead_lettered += report.dead_lettered
-        self.dead_letter_failed += len(report.dead_letter_failed)
+        self.dead_letter_failed += len(report.dead_letter_failed) + report.dead_letter_unconfirmed
         problems = problems_of(report.errors, report.failed)
         self.note(problems)
         return problems

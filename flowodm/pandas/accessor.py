@@ -22,6 +22,7 @@ from flowodm.pandas.pipeline import (
     ProduceRun,
     RunProgress,
     check_model,
+    check_unique_index,
     invalid_message,
 )
 from flowodm.pandas.prepare import ChunkPreparer
@@ -104,28 +105,33 @@ class FlowODMAccessor:
     ) -> Iterator[M]:
         """Yield one validated ``model`` instance per row, ``chunk_size`` rows at a time.
 
-        Memory stays bounded by one chunk of models. A chunk with an invalid row raises
-        before any model of that chunk is yielded (earlier chunks were already yielded).
+        Memory stays bounded by one chunk of models, so rows are checked as they are reached:
+        a chunk with an invalid row raises before any model of that chunk is yielded, while
+        the models of earlier chunks have already been yielded (the error says how many). To
+        find every bad row before consuming any model, call ``validate`` first.
 
         Raises:
             TypeError: ``model`` is not a FlowBaseModel subclass.
-            DataFrameValidationError: the columns do not fit, or a chunk has invalid rows
-                (its ``report`` lists them).
+            DataFrameValidationError: the columns do not fit (before anything is yielded), or
+                a chunk has invalid rows; its ``report`` covers the rows checked so far and
+                lists that chunk's problems.
         """
         check_model(model, "df.flowodm.iter_models()")
         frame = self._unique_frame()
+        step = _chunk(chunk_size)
         preparer = self._preparer(model, columns, extra, None)
         started = time.perf_counter()
-        for start in range(0, len(frame), _chunk(chunk_size)):
-            models: list[M] = []
-            errors: list[RowError] = []
-            for _, instance, row_errors in preparer.models(frame.iloc[start : start + chunk_size]):
-                if instance is None:
-                    errors.extend(row_errors)
-                else:
-                    models.append(instance)
+        for start in range(0, len(frame), step):
+            models, errors = _split(preparer.models(frame.iloc[start : start + step]))
             if errors:
-                _raise_invalid(model, len(frame), errors, started)
+                stop = min(start + step, len(frame))
+                first, last = frame.index[[start, stop - 1]].tolist()
+                span = f"row {first!r}" if stop - start == 1 else f"rows {first!r} to {last!r}"
+                outcome = (
+                    f"no model of {span} was yielded (the {start} model(s) of the rows before "
+                    "were; the rows after were not checked)"
+                )
+                _raise_invalid(model, stop, errors, started, outcome)
             yield from models
 
     def to_models(
@@ -153,14 +159,13 @@ class FlowODMAccessor:
         models: list[M] = []
         errors: list[RowError] = []
         for start in range(0, len(frame), DEFAULT_CHUNK_SIZE):
-            chunk = frame.iloc[start : start + DEFAULT_CHUNK_SIZE]
-            for _, instance, row_errors in preparer.models(chunk):
-                if instance is None:
-                    errors.extend(row_errors)
-                else:
-                    models.append(instance)
+            chunk_models, chunk_errors = _split(
+                preparer.models(frame.iloc[start : start + DEFAULT_CHUNK_SIZE])
+            )
+            models.extend(chunk_models)
+            errors.extend(chunk_errors)
         if errors:
-            _raise_invalid(model, len(frame), errors, started)
+            _raise_invalid(model, len(frame), errors, started, "no models were returned")
         return models
 
     def produce(
@@ -255,14 +260,8 @@ class FlowODMAccessor:
     # ---------------------------------------------------------------- helpers
 
     def _unique_frame(self) -> pd.DataFrame:
-        frame = self._frame
-        if not frame.index.is_unique:
-            dup = frame.index[frame.index.duplicated()][0]
-            raise ValueError(
-                f"the frame's index has duplicate labels (e.g. {dup!r}), but reports identify "
-                "rows by index label; call df.reset_index(drop=True) (or make it unique) first"
-            )
-        return frame
+        check_unique_index(self._frame)
+        return self._frame
 
     def _preparer(
         self,
@@ -288,8 +287,22 @@ def _chunk(chunk_size: int) -> int:
     return chunk_size
 
 
+def _split(
+    rows: Iterator[tuple[Hashable, M | None, list[RowError]]],
+) -> tuple[list[M], list[RowError]]:
+    """The valid models and the errors of the invalid rows, from ``ChunkPreparer.models``."""
+    models: list[M] = []
+    errors: list[RowError] = []
+    for _, instance, row_errors in rows:
+        if instance is None:
+            errors.extend(row_errors)
+        else:
+            models.append(instance)
+    return models, errors
+
+
 def _raise_invalid(
-    model: type[BaseModel], total: int, errors: list[RowError], started: float
+    model: type[BaseModel], total: int, errors: list[RowError], started: float, outcome: str
 ) -> None:
     report = ValidationReport(
         model=display_name(model),
@@ -297,6 +310,4 @@ def _raise_invalid(
         errors=tuple(errors),
         elapsed=time.perf_counter() - started,
     )
-    raise DataFrameValidationError(
-        invalid_message(report, "no models were returned"), report=report
-    )
+    raise DataFrameValidationError(invalid_message(report, outcome), report=report)

@@ -9,15 +9,14 @@ row encodes without talking to any server.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
 
-from flowodm.schema.build import build_avro_schema
-from flowodm.schema.datum import DatumConverter
+from flowodm.schema.model_schema import model_converter, model_schema
 from flowodm.serde.avro import AvroCodec
 from flowodm.serde.keys import avro_key, serialize_key
 from flowodm.serde.model_codec import ModelCodec
@@ -36,6 +35,8 @@ class RowEncoding:
         header: Bytes before each Avro body (the Confluent prefix, or nothing).
         avro_values: Whether values are Avro (so the columnar encoder may produce them).
         value: Model instance → value bytes (header included).
+        values: Model instances → their value bytes, in one call (no per-row call overhead);
+            raises ``SerializationError`` if any of them cannot be encoded.
         key: A key value → key bytes with the model's key serializer (``None`` → no key).
         key_field: The model's ``key_field``, if any.
         key_serializer: The model's ``key_serializer`` name.
@@ -45,6 +46,7 @@ class RowEncoding:
     header: bytes
     avro_values: bool
     value: Callable[[Any], bytes]
+    values: Callable[[Sequence[Any]], list[bytes]]
     key: Callable[[Any], bytes | None]
     key_field: str | None
     key_serializer: str
@@ -64,6 +66,7 @@ def codec_encoding(codec: ModelCodec[Any]) -> RowEncoding:
         header=header,
         avro_values=settings.value_serializer == "avro",
         value=codec.value_bytes,
+        values=codec.values_bytes,
         key=codec.key_bytes,
         key_field=settings.key_field,
         key_serializer=settings.key_serializer,
@@ -80,18 +83,20 @@ def local_encoding(model: type[BaseModel]) -> RowEncoding:
     """
     settings = settings_of(model)
     name = display_name(model)
-    if settings.schema_path is not None:
-        schema: dict[str, Any] = json.loads(settings.schema_path.read_text(encoding="utf-8"))
-    else:
-        schema = build_avro_schema(model, namespace=settings.namespace, name=settings.record_name)
+    schema = model_schema(model, settings)
     is_json = settings.value_serializer == "json"
-    converter = DatumConverter(model, schema)
-    avro = AvroCodec(schema)
+    to_datum = model_converter(model, settings).to_datum
+    encode = AvroCodec(schema).encode
 
     def value(obj: BaseModel) -> bytes:
         if is_json:
             return obj.model_dump_json().encode("utf-8")
-        return avro.encode(converter.to_datum(obj))
+        return encode(to_datum(obj))
+
+    def values(objs: Sequence[BaseModel]) -> list[bytes]:
+        if is_json:
+            return [value(obj) for obj in objs]
+        return [encode(to_datum(obj)) for obj in objs]
 
     serializer = settings.key_serializer
 
@@ -107,6 +112,7 @@ def local_encoding(model: type[BaseModel]) -> RowEncoding:
         header=b"",
         avro_values=not is_json,
         value=value,
+        values=values,
         key=key,
         key_field=settings.key_field,
         key_serializer=serializer,

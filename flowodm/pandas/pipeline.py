@@ -11,7 +11,6 @@ and the sending pass while they fit in ``_KEEP_BUDGET`` bytes (otherwise they ar
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
@@ -23,8 +22,8 @@ from pydantic import BaseModel
 from flowodm.bulk import BulkSender
 from flowodm.delivery import BulkResult, describe_error
 from flowodm.exceptions import BulkDeliveryTimeoutError, DataFrameValidationError, ProducerError
-from flowodm.pandas.coerce import python_value
 from flowodm.pandas.columns import Extra, plan_columns
+from flowodm.pandas.deadletter import dead_letter_payload
 from flowodm.pandas.encoding import codec_encoding, local_encoding
 from flowodm.pandas.prepare import ChunkPreparer, Prepared
 from flowodm.pandas.reports import DeliveryFailure, ProduceReport, RowError, ValidationReport
@@ -37,6 +36,7 @@ __all__ = [
     "ProduceRun",
     "RunProgress",
     "check_model",
+    "check_unique_index",
     "invalid_message",
 ]
 
@@ -44,7 +44,6 @@ DEFAULT_CHUNK_SIZE = 8192
 OnInvalid = Literal["raise", "report"]
 _KEEP_BUDGET = 64 * 1024 * 1024  # encoded bytes kept between the raise-mode passes
 _ROW_OVERHEAD = 120  # bytes of Python objects per kept message besides its payload
-_WAIT_STEP = 0.05
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -66,6 +65,16 @@ class RunProgress:
     invalid: int
     failed: int
     elapsed: float
+
+
+def check_unique_index(frame: pd.DataFrame) -> None:
+    """Raise ``ValueError`` naming a duplicate label unless the frame's index is unique."""
+    if not frame.index.is_unique:
+        dup = frame.index[frame.index.duplicated()].tolist()[0]
+        raise ValueError(
+            f"the frame's index has duplicate labels (e.g. {dup!r}), but reports identify "
+            "rows by index label; call df.reset_index(drop=True) (or make it unique) first"
+        )
 
 
 def check_model(model: Any, what: str) -> None:
@@ -154,7 +163,6 @@ class ProduceRun(Generic[M]):
         self._rows = 0  # rows handed over, in order
         self._sent = 0  # messages given to the sender
         self._dead_sent = 0
-        self._resolved_mark = 0
         self._invalid = 0
         self._errors: list[RowError] = []
         self._columnar_rows = 0
@@ -203,12 +211,7 @@ class ProduceRun(Generic[M]):
         """
         if self.report is not None:
             raise ProducerError("this ProduceRun is finished; start a new one", topic=self.topic)
-        if not frame.index.is_unique:
-            dup = frame.index[frame.index.duplicated()][0]
-            raise ValueError(
-                f"the frame's index has duplicate labels (e.g. {dup!r}), but reports identify "
-                "rows by index label; call df.reset_index(drop=True) (or make it unique) first"
-            )
+        check_unique_index(frame)
         preparer = self._preparer(frame)
         try:
             if self._on_invalid == "raise":
@@ -227,29 +230,6 @@ class ProduceRun(Generic[M]):
         except BaseException:
             self.abort()  # e.g. KeyboardInterrupt: purge rather than leave messages behind
             raise
-
-    def resolved_count(self, *, wait: bool = False) -> int:
-        """Return how many rows, counted in send order, are all delivered or reported.
-
-        Args:
-            wait: First wait (bounded by ``stall_timeout``) until every message sent so far
-                is acknowledged or failed.
-
-        Raises:
-            BulkDeliveryTimeoutError: waiting stalled for ``stall_timeout`` seconds.
-        """
-        if self._sender is None or self.report is not None:
-            return self._rows
-        try:
-            while self._pending() and wait:
-                self._sender.poll(_WAIT_STEP)
-        except BulkDeliveryTimeoutError as exc:
-            raise self._stalled(exc) from None
-        except _DeadLetterStall as stall:
-            raise self._stalled(stall.error, dead_letter=True) from None
-        if not self._pending():
-            self._resolved_mark = self._rows
-        return self._resolved_mark
 
     def finish(self) -> ProduceReport:
         """Wait for every outstanding delivery and return the report (same one if called again).
@@ -368,39 +348,18 @@ class ProduceRun(Generic[M]):
         by_label: dict[Hashable, list[RowError]] = {}
         for e in prepared.errors:
             by_label.setdefault(e.index, []).append(e)
-        labels = chunk.index
+        labels, columns = chunk.index, list(chunk.columns)
         for pos in prepared.invalid:
             label = labels[pos]
-            row = chunk.iloc[pos]
-            record = {
-                "index": python_value(label),
-                "values": {str(col): python_value(row[col]) for col in chunk.columns},
-                "errors": [
-                    {"field": e.field, "type": e.type, "message": e.message}
-                    for e in by_label.get(label, [])
-                ],
-                "model": self._name,
-                "topic": self.topic,
-            }
-            payload = json.dumps(record, default=str, ensure_ascii=False).encode("utf-8")
+            values: dict[Hashable, Any] = {col: chunk.iat[pos, j] for j, col in enumerate(columns)}
+            payload = dead_letter_payload(
+                label, values, by_label.get(label, ()), model=self._name, topic=self.topic
+            )
             self._dead_sent += 1
             try:
                 self._dead.send(payload, None, label)
             except BulkDeliveryTimeoutError as exc:
                 raise _DeadLetterStall(exc) from None
-
-    def _pending(self) -> int:
-        pending = 0
-        if self._sender is not None:
-            delivered = self._sender.poll(0)
-            pending += self._sent - delivered - len(self._sender.failed)
-        if self._dead is not None:
-            try:
-                delivered = self._dead.poll(0)
-            except BulkDeliveryTimeoutError as exc:
-                raise _DeadLetterStall(exc) from None
-            pending += self._dead_sent - delivered - len(self._dead.failed)
-        return pending
 
     def _stalled(
         self, exc: BulkDeliveryTimeoutError, *, dead_letter: bool = False
@@ -422,14 +381,15 @@ class ProduceRun(Generic[M]):
     def _close(
         self, main: BulkResult[Hashable] | None, dead: BulkResult[Hashable] | None
     ) -> ProduceReport:
-        self._bar.close()
-        failed = (
-            tuple(_failure(f.ref, f.kafka_error, f.maybe_written) for f in main.failed)
-            if main is not None
-            else ()
-        )
+        failed = _failures(main)
         # A dry run has no sender: every valid row would have been delivered.
         delivered = self._rows - self._invalid if main is None else main.delivered
+        unconfirmed = max(0, self._sent - delivered - len(failed)) if main is not None else 0
+        dead_failed = _failures(dead)
+        dead_delivered = dead.delivered if dead is not None else 0
+        # Failures mostly arrive while finishing: show the final counts before closing.
+        self._bar.counts(invalid=self._invalid, failed=len(failed) + unconfirmed)
+        self._bar.close()
         self.report = ProduceReport(
             model=self._name,
             topic=self.topic,
@@ -437,14 +397,11 @@ class ProduceRun(Generic[M]):
             delivered=delivered,
             errors=tuple(self._errors),
             failed=failed,
-            unconfirmed=max(0, self._sent - delivered - len(failed)) if main is not None else 0,
+            unconfirmed=unconfirmed,
             dead_letter_topic=self._dead_topic,
-            dead_lettered=dead.delivered if dead is not None else 0,
-            dead_letter_failed=tuple(
-                _failure(f.ref, f.kafka_error, f.maybe_written) for f in dead.failed
-            )
-            if dead is not None
-            else (),
+            dead_lettered=dead_delivered,
+            dead_letter_failed=dead_failed,
+            dead_letter_unconfirmed=max(0, self._dead_sent - dead_delivered - len(dead_failed)),
             elapsed=time.perf_counter() - self._started,
             columnar=self._columnar_rows,
             dry_run=self._dry_run,
@@ -460,8 +417,13 @@ class _DeadLetterStall(Exception):
         self.error = error
 
 
-def _failure(ref: Hashable, error: Any, maybe_written: bool) -> DeliveryFailure:
-    return DeliveryFailure(ref, describe_error(error), maybe_written)
+def _failures(result: BulkResult[Hashable] | None) -> tuple[DeliveryFailure, ...]:
+    if result is None:
+        return ()
+    return tuple(
+        DeliveryFailure(f.ref, describe_error(f.kafka_error), f.maybe_written)
+        for f in result.failed
+    )
 
 
 def invalid_message(report: ValidationReport, outcome: str = "nothing was sent") -> str:

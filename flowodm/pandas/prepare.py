@@ -22,7 +22,7 @@ from flowodm.pandas.columns import ColumnPlan
 from flowodm.pandas.encoding import RowEncoding
 from flowodm.pandas.fields import frame_fields
 from flowodm.pandas.reports import RowError
-from flowodm.pandas.validate import VALIDATE_BATCH, RowValidator
+from flowodm.pandas.validate import VALIDATE_BATCH, RowBuilder, RowValidator
 
 __all__ = ["ChunkPreparer", "Prepared"]
 
@@ -69,6 +69,7 @@ class ChunkPreparer(Generic[M]):
         self._fields = frame_fields(model)
         self._kinds = {f.name: f.kind for f in self._fields}
         self._validator = RowValidator(model, self._fields)
+        self._builder = RowBuilder([f.name for _, f in plan.pairs])
         key_field = encoding.key_field if plan.key_column is None else None
         self._key_field = key_field
         self._columnar: ColumnarEncoder | None = None
@@ -89,7 +90,7 @@ class ChunkPreparer(Generic[M]):
         columns = self._coerce(chunk)
         for start in range(0, len(labels), VALIDATE_BATCH):
             batch = labels[start : start + VALIDATE_BATCH]
-            rows = self._rows(columns, start, len(batch))
+            rows = self._builder.rows(columns, start, len(batch))
             models, errors = self._validator.validate(rows, batch)
             by_label: dict[Hashable, list[RowError]] = {}
             for e in errors:
@@ -113,7 +114,10 @@ class ChunkPreparer(Generic[M]):
                 keys = self._fast_keys(chunk, result.rows, labels, out)
                 fast.extend(result.rows, result.values, keys)
                 out.columnar = len(fast.positions)
-        slow = self._slow(chunk.iloc[rest], rest, labels, out) if rest else _Rows()
+        slow = _Rows()
+        if rest:
+            part = chunk if len(rest) == len(labels) else chunk.iloc[rest]
+            slow = self._slow(part, rest, labels, out)
         rows = fast.merge(slow)
         out.labels = [labels[pos] for pos in rows.positions]
         out.values = rows.values
@@ -168,7 +172,7 @@ class ChunkPreparer(Generic[M]):
         for start in range(0, len(positions), VALIDATE_BATCH):
             batch_pos = positions[start : start + VALIDATE_BATCH]
             batch_labels = [labels[p] for p in batch_pos]
-            rows = self._rows(columns, start, len(batch_pos))
+            rows = self._builder.rows(columns, start, len(batch_pos))
             models, errors = self._validator.validate(rows, batch_labels)
             out.errors.extend(errors)
             if keys is not None:
@@ -204,7 +208,8 @@ class ChunkPreparer(Generic[M]):
         must be redone row by row; with ``per_row`` that row is recorded as invalid instead.
         """
         try:
-            values = [self.encoding.value(m) for m in models]
+            # One row is encoded alone so that its error message names no batch position.
+            values = [self.encoding.value(models[0])] if per_row else self.encoding.values(models)
         except SerializationError as exc:
             if not per_row:
                 return False
@@ -246,15 +251,6 @@ class ChunkPreparer(Generic[M]):
     def _coerce(self, part: pd.DataFrame) -> dict[str, list[Any]]:
         return {f.name: coerce_series(part[col], f.kind) for col, f in self.plan.pairs}
 
-    @staticmethod
-    def _rows(columns: dict[str, list[Any]], start: int, count: int) -> list[dict[str, Any]]:
-        names = list(columns)
-        stop = start + count
-        return [
-            dict(zip(names, values, strict=True))
-            for values in zip(*(columns[n][start:stop] for n in names), strict=True)
-        ] or [{} for _ in range(count)]
-
     def _fields_by_name(self) -> dict[str, Any]:
         return {f.name: f for f in self._fields}
 
@@ -278,7 +274,7 @@ class _Rows:
 
     def extend(self, positions: list[int], values: list[bytes], keys: list[Any]) -> None:
         """Add rows, dropping those whose key is ``_INVALID`` (already reported)."""
-        if any(k is _INVALID for k in keys):
+        if _INVALID in keys:  # a C-level scan; _Invalid compares by identity only
             kept = [i for i, k in enumerate(keys) if k is not _INVALID]
             positions = [positions[i] for i in kept]
             values = [values[i] for i in kept]

@@ -118,7 +118,7 @@ class ValidationReport:
 
     @property
     def valid(self) -> int:
-        """Rows that validated (all of them when a frame-level error stopped the check: 0)."""
+        """Rows that validated; 0 when a frame-level problem (e.g. a missing column) stopped it."""
         if any(e.index is None for e in self.errors):
             return 0
         return self.total - self._invalid
@@ -180,6 +180,8 @@ class ProduceReport:
         dead_letter_topic: Where invalid rows were copied, if anywhere.
         dead_lettered: Invalid rows acknowledged on ``dead_letter_topic``.
         dead_letter_failed: Invalid rows whose copy to ``dead_letter_topic`` failed.
+        dead_letter_unconfirmed: Copies to ``dead_letter_topic`` whose outcome librdkafka never
+            reported (only after a stall); they may have been written.
         elapsed: Seconds from the first row to the last acknowledgement.
         columnar: Rows that took the columnar fast path.
         dry_run: Nothing was sent: ``delivered`` counts rows that would have been.
@@ -195,6 +197,7 @@ class ProduceReport:
     dead_letter_topic: str | None = None
     dead_lettered: int = 0
     dead_letter_failed: tuple[DeliveryFailure, ...] = ()
+    dead_letter_unconfirmed: int = 0
     elapsed: float = 0.0
     columnar: int = 0
     dry_run: bool = False
@@ -212,6 +215,10 @@ class ProduceReport:
     def maybe_written(self) -> int:
         """Failed rows that may nevertheless be on the topic (timeouts, lost responses)."""
         return sum(1 for f in self.failed if f.maybe_written)
+
+    @property
+    def _dead_letter_problems(self) -> int:
+        return len(self.dead_letter_failed) + self.dead_letter_unconfirmed
 
     @property
     def rows_per_second(self) -> float:
@@ -250,8 +257,8 @@ class ProduceReport:
         dead = ""
         if self.dead_letter_topic:
             dead = f", {self.dead_lettered} dead-lettered to {self.dead_letter_topic!r}"
-            if self.dead_letter_failed:
-                dead += f" ({len(self.dead_letter_failed)} copies failed)"
+            if self.dead_letter_failed or self.dead_letter_unconfirmed:
+                dead += f" ({self._dead_letter_problems} copies failed or unconfirmed)"
         verb = "would be delivered (dry run)" if self.dry_run else "delivered"
         return (
             f"{self.model} → {self.topic}: {self.total} row(s), {self.delivered} {verb}, "
@@ -282,7 +289,7 @@ class ProduceReport:
             counts.append(("unconfirmed", f"{self.unconfirmed} (may have been written)"))
         if self.dead_letter_topic:
             copies = f"{self.dead_lettered} → {self.dead_letter_topic}"
-            if self.dead_letter_failed:
-                copies += f" ({len(self.dead_letter_failed)} failed)"
+            if self.dead_letter_failed or self.dead_letter_unconfirmed:
+                copies += f" ({self._dead_letter_problems} failed or unconfirmed)"
             counts.append(("dead-lettered", copies))
         return _html_table(f"Produce {self.model}", counts, self.to_frame())

@@ -64,6 +64,11 @@ class DatumConverter(Generic[M]):
         compiler = _Compiler(_full_names(model_cls, schema))
         self._to = compiler.record_to(model_cls)
         self._from = compiler.record_from(model_cls)
+        #: Whether ``to_datum(obj)`` differs from ``obj.__dict__`` at most by enum members
+        #: (→ their values) and datetimes (→ aware UTC). A schema-specialised encoder takes
+        #: those as they are and writes the same bytes, so it may encode ``obj.__dict__``
+        #: directly (falling back to ``to_datum`` for anything it refuses).
+        self.dict_is_datum = all(compiler.encoder_ready(f.spec) for f in record_fields(model_cls))
 
     def to_datum(self, obj: M) -> dict[str, Any]:
         """Return the Avro-ready datum of ``obj``.
@@ -204,6 +209,16 @@ class _Compiler:
         if isinstance(spec, UnionSpec):
             return self._union_to(spec)
         return None
+
+    def encoder_ready(self, spec: TypeSpec) -> bool:
+        """Whether a value of ``spec`` needs no conversion, or only an enum/datetime one."""
+        if isinstance(spec, EnumSpec):
+            return True
+        if isinstance(spec, LogicalSpec) and spec.logical in _TIMESTAMPS:
+            return True
+        if isinstance(spec, UnionSpec) and len(spec.branches) == 1:
+            return self.encoder_ready(spec.branches[0])
+        return self.to(spec) is None
 
     def _union_to(self, spec: UnionSpec) -> Conv | None:
         if len(spec.branches) == 1:
@@ -380,6 +395,7 @@ def _map_to(value: Conv | None) -> Conv | None:
     return lambda v: {k: value(x) for k, x in v.items()}
 
 
+_TIMESTAMPS = frozenset({"timestamp-millis", "timestamp-micros"})
 _LOGICAL_TO: dict[str, Conv] = {
     "timestamp-millis": _datetime_to,
     "timestamp-micros": _datetime_to,

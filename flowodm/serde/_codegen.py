@@ -197,23 +197,19 @@ class _Generator:
     def _logical(self, key: str, schema: dict[str, Any], v: str, out: list[str], pad: str) -> bool:
         """Emit a logical type fastavro converts; False means "encode as the base type"."""
         unit = {"millis": ("1000", "// 1000"), "micros": ("1000000", "")}
-        if key in ("long-timestamp-millis", "long-timestamp-micros"):
+        if key.startswith(("long-timestamp-", "long-local-timestamp-")):
             per_second, micro = unit[key.rsplit("-", 1)[1]]
             since_epoch = f"(e.days * 86400 + e.seconds) * {per_second} + e.microseconds {micro}"
+            # Naive values are UTC in FlowODM (never fastavro's local-time mktime path); a
+            # local timestamp is the wall-clock reading, whatever its zone.
+            elapsed = (
+                f"{v}.replace(tzinfo=None) - _EPN"
+                if "local" in key
+                else f"{v} - (_EPN if {v}.tzinfo is None else _EP)"
+            )
             out += [
                 f"{pad}if type({v}) is _dt:",
-                # Naive values are UTC in FlowODM (never fastavro's local-time mktime path).
-                f"{pad}    e = {v} - (_EPN if {v}.tzinfo is None else _EP)",
-                f"{pad}    t = {since_epoch}",
-                f"{pad}elif type({v}) is int: t = {v}",
-                f"{pad}else: raise _F",
-            ]
-        elif key in ("long-local-timestamp-millis", "long-local-timestamp-micros"):
-            per_second, micro = unit[key.rsplit("-", 1)[1]]
-            since_epoch = f"(e.days * 86400 + e.seconds) * {per_second} + e.microseconds {micro}"
-            out += [
-                f"{pad}if type({v}) is _dt:",
-                f"{pad}    e = {v}.replace(tzinfo=None) - _EPN",
+                f"{pad}    e = {elapsed}",
                 f"{pad}    t = {since_epoch}",
                 f"{pad}elif type({v}) is int: t = {v}",
                 f"{pad}else: raise _F",

@@ -63,6 +63,15 @@ class AvroCodec:
         """Whether a schema-specialised encoder is in use."""
         return self._fast is not None
 
+    @property
+    def specialised_encoder(self) -> Encoder | None:
+        """The schema-specialised encoder itself, or ``None``.
+
+        It writes exactly fastavro's bytes for the datums it takes and raises (any exception)
+        for the rest, which the caller then hands to ``encode``.
+        """
+        return self._fast
+
     def encode(self, datum: Any) -> bytes:
         """Encode one Avro-ready datum to an Avro body (no Confluent header).
 

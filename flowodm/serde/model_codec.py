@@ -7,10 +7,12 @@ Contract (used by ``producer.py``, the consumer and the DataFrame kit):
   connection module registers itself through ``set_connection_provider``). Any object with a
   ``registry`` attribute (``RegistryAdapter | None``) works as a connection.
 - ``ModelCodec``: ``.model``, ``.settings``, ``.topic`` (``SettingsError`` if unset),
-  ``.subject``, ``.schema`` (from ``schema_path``, read once, else generated), ``.schema_id``
+  ``.subject``, ``.schema`` (``flowodm.schema.model_schema``: the ``schema_path`` file read
+  once per class and process, else generated; shared, do not mutate), ``.schema_id``
   (``None`` without a registry, with ``confluent_wire_format=False`` or for JSON values;
   otherwise resolved once, lazily, thread-safely: registered when ``auto_register`` else looked
-  up), ``.value_bytes(obj)``, ``.datum_bytes(datum)`` (datum already Avro-ready),
+  up), ``.value_bytes(obj)``, ``.values_bytes(objs)`` (the batch form, errors name the
+  index), ``.datum_bytes(datum)`` (datum already Avro-ready),
   ``.key_bytes(value)``, ``.key_of(obj)``, ``.decode(data)`` and ``.register()``.
 - Framing is decided by configuration, never by sniffing: with a registry and
   ``confluent_wire_format=True`` every Avro value is ``0x00`` + 4-byte big-endian id + body, and
@@ -24,12 +26,10 @@ Contract (used by ``producer.py``, the consumer and the DataFrame kit):
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import weakref
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterable
 from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -39,11 +39,11 @@ from flowodm.exceptions import (
     DeserializationError,
     FlowODMError,
     SerializationError,
-    SettingsError,
 )
-from flowodm.schema.build import build_avro_schema
 from flowodm.schema.datum import DatumConverter
+from flowodm.schema.model_schema import model_converter, model_schema
 from flowodm.schema.naming import SUBJECT_STRATEGIES, topic_subject
+from flowodm.serde._codegen import Encoder
 from flowodm.serde.avro import AvroCodec
 from flowodm.serde.keys import avro_key, serialize_key
 from flowodm.serde.registry import RegistryAdapter, canonical_json
@@ -65,7 +65,9 @@ class CodecHost(Protocol):
     """
 
     @property
-    def registry(self) -> RegistryAdapter | None: ...
+    def registry(self) -> RegistryAdapter | None:
+        """The Schema Registry adapter, or ``None`` when no registry is configured."""
+        ...
 
 
 _provider: Callable[[], CodecHost] | None = None
@@ -121,15 +123,15 @@ class ModelCodec(Generic[M]):
         self.settings = settings
         self._registry = registry
         self._name = display_name(model_cls)
-        self.schema: dict[str, Any] = (
-            _read_schema_file(self._name, settings.schema_path)
-            if settings.schema_path is not None
-            else build_avro_schema(
-                model_cls, namespace=settings.namespace, name=settings.record_name
-            )
-        )
-        self._converter = DatumConverter(model_cls, self.schema)
+        # Shared per class with the model's own methods: a schema_path file is read once.
+        self.schema: dict[str, Any] = model_schema(model_cls, settings)
+        self._converter: DatumConverter[M] = model_converter(model_cls, settings)
         self._avro = AvroCodec(self.schema)
+        # The specialised encoder takes obj.__dict__ itself when that gives the same bytes as
+        # the datum (no datum is built); dropped for good the first time it refuses one.
+        self._direct: Encoder | None = (
+            self._avro.specialised_encoder if self._converter.dict_is_datum else None
+        )
         self._canonical = canonical_json(self.schema)
         self._is_json = settings.value_serializer == "json"
         self._framed = not self._is_json and settings.confluent_wire_format and registry is not None
@@ -204,15 +206,50 @@ class ModelCodec(Generic[M]):
                 encoded (names ``Model.field``).
             SchemaRegistryError: the schema id could not be resolved.
         """
-        if type(obj) is not self.model:
-            raise SerializationError(
-                f"{self._name} codec cannot serialize a {display_name(type(obj))}; "
-                f"use {display_name(type(obj))}'s own codec",
-                model=self._name,
-            )
-        if self._is_json:
-            return obj.model_dump_json().encode("utf-8")
-        return self.datum_bytes(self._converter.to_datum(obj))
+        return self.values_bytes((obj,), label=None)[0]
+
+    def values_bytes(self, objs: Iterable[M], *, label: str | None = "objs") -> list[bytes]:
+        """Serialize many instances: ``value_bytes`` for each, without per-item overhead.
+
+        Args:
+            objs: Instances of the model.
+            label: How the input is named in errors (``"models"`` gives ``models[7]``);
+                ``None`` leaves the cause's message as it is.
+
+        Raises:
+            SerializationError: an item cannot be serialized; the message starts with
+                ``<label>[<index>]`` and keeps the model and field of the cause.
+            SchemaRegistryError: the schema id could not be resolved.
+        """
+        out: list[bytes] = []
+        append = out.append
+        model = self.model
+        try:
+            if self._is_json:
+                for obj in objs:
+                    if type(obj) is not model:
+                        raise self._foreign(obj)
+                    append(obj.model_dump_json().encode("utf-8"))
+                return out
+            header, direct = self._header(), self._direct
+            to_datum, encode = self._converter.to_datum, self._avro.encode
+            for obj in objs:
+                if type(obj) is not model:
+                    raise self._foreign(obj)
+                if direct is not None:
+                    try:
+                        append(header + direct(obj.__dict__))
+                        continue
+                    except Exception:  # refused (e.g. a plain Enum member): the datum way
+                        direct = self._direct = None
+                append(header + encode(to_datum(obj)))
+        except SerializationError as exc:
+            if label is None:
+                raise
+            raise type(exc)(
+                f"{label}[{len(out)}] cannot be serialized: {exc}", model=exc.model, field=exc.field
+            ) from exc
+        return out
 
     def datum_bytes(self, datum: dict[str, Any]) -> bytes:
         """Serialize an Avro-ready datum (as ``DatumConverter.to_datum`` returns) into a value.
@@ -223,9 +260,7 @@ class ModelCodec(Generic[M]):
         """
         if self._is_json:
             return self.value_bytes(self._converter.from_datum(datum))
-        prefix = self._prefix if self._resolved else self._resolve()
-        body = self._encode(self._avro, datum, "value")
-        return body if prefix is None else prefix + body
+        return self._header() + self._encode(self._avro, datum, "value")
 
     def key_bytes(self, value: Any) -> bytes | None:
         """Serialize an explicit key with the model's ``key_serializer`` (``None`` → no key).
@@ -328,7 +363,7 @@ class ModelCodec(Generic[M]):
         return found
 
     def _encode(self, codec: AvroCodec, datum: Any, what: str) -> bytes:
-        if not self._framed and not self._warned:
+        if not self._warned:
             self._warn_unframed()
         try:
             return codec.encode(datum)
@@ -339,6 +374,21 @@ class ModelCodec(Generic[M]):
                 f"{self._name}: cannot Avro-encode the {what}: {type(exc).__name__}: {exc}",
                 model=self._name,
             ) from None
+
+    def _header(self) -> bytes:
+        """The Confluent frame prefix (the schema id resolved once), or ``b""`` when unframed."""
+        if not self._warned:
+            self._warn_unframed()
+        prefix = self._prefix if self._resolved else self._resolve()
+        return b"" if prefix is None else prefix
+
+    def _foreign(self, obj: object) -> SerializationError:
+        """The error for an object that is not an instance of exactly this model."""
+        other = display_name(type(obj))
+        return SerializationError(
+            f"{self._name} codec cannot serialize a {other}; use {other}'s own codec",
+            model=self._name,
+        )
 
     def _warn_unframed(self) -> None:
         """Log once when the model asks for the wire format but no registry is configured."""
@@ -368,24 +418,3 @@ class ModelCodec(Generic[M]):
         namespace = self.schema.get("namespace")
         name = str(self.schema.get("name", self._name))
         return name if "." in name or not namespace else f"{namespace}.{name}"
-
-
-def _read_schema_file(model_name: str, path: Path) -> dict[str, Any]:
-    """Read ``schema_path`` once; a missing or non-JSON file is a settings error."""
-    try:
-        schema = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise SettingsError(
-            f"{model_name}.Settings.schema_path: cannot read an Avro schema from {str(path)!r}: "
-            f"{exc}",
-            model=model_name,
-            option="schema_path",
-        ) from None
-    if not isinstance(schema, dict) or schema.get("type") != "record":
-        raise SettingsError(
-            f"{model_name}.Settings.schema_path: {str(path)!r} does not hold an Avro record "
-            'schema (a JSON object with "type": "record")',
-            model=model_name,
-            option="schema_path",
-        )
-    return schema

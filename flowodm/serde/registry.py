@@ -81,12 +81,12 @@ class RegistryAdapter:
     """A Schema Registry client that fails fast, caches, and raises FlowODM's errors.
 
     Example:
-        >>> adapter = RegistryAdapter("http://127.0.0.1:8081", config={}, timeout=3.0)
+        >>> adapter = RegistryAdapter("http://127.0.0.1:8081", config={}, timeout=2.0)
         >>> schema_id = adapter.register("orders-value", {"type": "record", ...})  # doctest: +SKIP
     """
 
     def __init__(
-        self, url: str, *, config: Mapping[str, Any] | None = None, timeout: float = 3.0
+        self, url: str, *, config: Mapping[str, Any] | None = None, timeout: float = 2.0
     ) -> None:
         """Create the client; no request is made yet.
 

@@ -1,7 +1,10 @@
 """Interop with Confluent's Avro serdes through the sandbox broker and registry.
 
 Confluent's ``AvroDeserializer`` reads what ``produce()`` wrote, and ``Model.deserialize`` reads
-what Confluent's ``AvroSerializer`` wrote, for a model with every mapped type. Both directions
+what Confluent's ``AvroSerializer`` wrote, for the schema tests' model with every mapped type
+(``tests.schema.zoo.Everything``: scalars, 32-bit markers, optionals, nested and recursive
+records, arrays, maps, tuples, enums, literals, record unions, date/time/timestamps, decimal,
+UUID, bytes, URLs). Both directions
 also run with the process in a non-UTC local time zone (``local_tz``), where a local-time bug
 in datetime handling would shift instants.
 """
@@ -11,8 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
-from enum import Enum
-from typing import Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -21,7 +22,7 @@ from confluent_kafka import Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from flowodm.config import build_config
 from flowodm.connection import Connection
@@ -29,83 +30,33 @@ from flowodm.model import FlowBaseModel
 from flowodm.sandbox import Sandbox
 from flowodm.testing import TopicFactory, consume_all
 from tests.schema.tz import local_tz  # noqa: F401 - the fixture, used by name
+from tests.schema.zoo import Cat, Dog, Everything, everything
 
 pytestmark = pytest.mark.integration
 
 
-class Status(str, Enum):  # noqa: UP042 - the spelling most users write
-    NEW = "NEW"
-    PAID = "PAID"
+class EveryType(FlowBaseModel, Everything):
+    """The schema tests' model with every mapped type, as a FlowBaseModel (topic set per test)."""
+
+    class Settings:
+        namespace = "com.example.interop"
+        key_field = "text"
 
 
-class Address(BaseModel):
-    city: str
-    zip: str | None = None
+def every_type_model(topic_name: str) -> type[EveryType]:
+    """A subclass of ``EveryType`` producing to ``topic_name`` (same schema, fresh subject)."""
 
-
-class Dog(BaseModel):
-    name: str
-    barks: bool = True
-
-
-class Cat(BaseModel):
-    name: str
-    barks: bool = False
-
-
-def every_type_model(topic_name: str) -> type[FlowBaseModel]:
-    """A model with every mapped type, producing to ``topic_name``."""
-
-    class EveryType(FlowBaseModel):
+    class Every(EveryType):
         class Settings:
             topic = topic_name
-            key_field = "text"
-            namespace = "com.example.interop"
+            record_name = "EveryType"
 
-        text: str
-        count: int
-        ratio: float
-        flag: bool
-        blob: bytes
-        maybe: int | None = None
-        maybe_text: str | None = None
-        address: Address
-        tags: list[str]
-        scores: dict[str, float]
-        status: Status
-        kind: Literal["a", "b"]
-        pet: Dog | Cat
-        at: dt.datetime
-        day: dt.date
-        clock: dt.time
-        amount: Decimal = Field(max_digits=10, decimal_places=2)
-        ident: UUID
-
-    return EveryType
+    return Every
 
 
-def sample(model_cls: type[FlowBaseModel], pet: BaseModel) -> FlowBaseModel:
-    return model_cls(
-        text="héllo ✓",
-        count=-(2**40),
-        ratio=0.125,
-        flag=True,
-        blob=b"\x00\xff\x10",
-        maybe=None,
-        maybe_text="here",
-        address=Address(city="Berlin"),
-        tags=["x", "y"],
-        scores={"a": 1.5, "b": -2.0},
-        status=Status.PAID,
-        kind="b",
-        pet=pet,
-        # An aware datetime in a non-UTC zone: it must arrive as the same instant.
-        at=dt.datetime(2026, 3, 29, 1, 30, 15, 250000, tzinfo=ZoneInfo("America/New_York")),
-        day=dt.date(2024, 2, 29),
-        clock=dt.time(23, 59, 58, 999000),
-        amount=Decimal("-12345678.90"),
-        ident=UUID("12345678-1234-5678-1234-567812345678"),
-    )
+def sample(model_cls: type[EveryType], **overrides: object) -> EveryType:
+    """A fully populated instance; nested models stay instances (so ``Cat`` stays a Cat)."""
+    return model_cls.model_validate(dict(everything(**overrides)))
 
 
 @pytest.fixture
@@ -118,7 +69,7 @@ def conn(sandbox: Sandbox) -> Connection:
     )
 
 
-@pytest.mark.parametrize("pet", [Dog(name="Rex"), Cat(name="Tom")], ids=["dog", "cat"])
+@pytest.mark.parametrize("pet", [Dog(name="Rex"), Cat(name="Tom", good=False)], ids=["dog", "cat"])
 @pytest.mark.usefixtures("local_tz")
 def test_confluent_deserializer_reads_what_produce_wrote(
     conn: Connection,
@@ -129,7 +80,14 @@ def test_confluent_deserializer_reads_what_produce_wrote(
 ) -> None:
     topic = make_topic()
     model_cls = every_type_model(topic)
-    original = sample(model_cls, pet)
+    # An aware datetime in a non-UTC zone and a naive one (UTC by FlowODM's rule): both must
+    # arrive as the same instant, whatever the process's local zone is.
+    original = sample(
+        model_cls,
+        pet=pet,
+        at=dt.datetime(2026, 3, 29, 1, 30, 15, 250000, tzinfo=ZoneInfo("America/New_York")),
+        at_micros=dt.datetime(2026, 3, 29, 5, 30, 15, 250001),
+    )
     try:
         original.produce(connection=conn)
     finally:
@@ -141,10 +99,20 @@ def test_confluent_deserializer_reads_what_produce_wrote(
 
     assert message.key() == "héllo ✓".encode()
     assert decoded["at"] == dt.datetime(2026, 3, 29, 5, 30, 15, 250000, tzinfo=dt.UTC)
+    assert decoded["at_micros"] == dt.datetime(2026, 3, 29, 5, 30, 15, 250001, tzinfo=dt.UTC)
+    assert decoded["day"] == dt.date(1960, 1, 2)
+    assert decoded["clock"] == dt.time(23, 59, 59, 999000)
     assert decoded["status"] == "PAID"
-    assert decoded["amount"] == Decimal("-12345678.90")
+    assert decoded["amount"] == Decimal("-123456789.125")
+    assert decoded["ident"] == UUID("12345678-1234-5678-1234-567812345678")
+    assert decoded["blob"] == b"\x00\xffbin"
     assert decoded["pet"][0] == f"com.example.interop.{type(pet).__name__}"
-    assert model_cls.from_avro_dict(decoded) == original
+    assert decoded["scores"] == {"x": 1.25, "y": float("inf")}
+    back = model_cls.from_avro_dict(decoded)
+    assert back == original.model_copy(
+        update={"at_micros": original.at_micros.replace(tzinfo=dt.UTC)}  # naive in, UTC out
+    )
+    assert type(back.pet) is type(pet)
 
 
 @pytest.mark.usefixtures("local_tz")
@@ -156,7 +124,7 @@ def test_deserialize_reads_what_confluent_serializer_wrote(
 ) -> None:
     topic = make_topic()
     model_cls = every_type_model(topic)
-    originals = [sample(model_cls, Dog(name="Rex")), sample(model_cls, Cat(name="Tom"))]
+    originals = [sample(model_cls, pet=Dog(name="Rex")), sample(model_cls, pet=Cat(name="Tom"))]
     serializer = AvroSerializer(
         registry_client,
         json.dumps(model_cls.avro_schema()),
@@ -175,4 +143,4 @@ def test_deserialize_reads_what_confluent_serializer_wrote(
         conn.close(0)
 
     assert decoded == originals  # one partition: read in the order written
-    assert [type(m.pet) for m in decoded] == [Dog, Cat]  # type: ignore[attr-defined]
+    assert [type(m.pet) for m in decoded] == [Dog, Cat]

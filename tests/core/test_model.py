@@ -200,8 +200,13 @@ def test_schema_path_model_uses_the_file(tmp_path: Path) -> None:
 
         n: int
 
+    path.unlink()  # read once, at class definition: nothing opens it again
     assert FromFile.avro_schema() == schema
     assert FromFile.from_avro_dict(FromFile(n=3).to_avro_dict()) == FromFile(n=3)
+    for _ in range(2):  # one codec per connection, all from the same read
+        with Connection(build_config(bootstrap_servers="127.0.0.1:1")) as connection:
+            data = FromFile(n=3).serialize(connection=connection)
+            assert FromFile.deserialize(data, connection=connection) == FromFile(n=3)
 
 
 def test_serialize_without_connection_says_how_to_connect() -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import socket
 import struct
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from flowodm.serde.model_codec import ModelCodec, get_model_codec
 from flowodm.serde.registry import RegistryAdapter
 from flowodm.settings import SETTINGS_ATTRIBUTE, ModelSettings
 from tests.core.registry_spy import RequestLog
+from tests.schema.tz import local_tz  # noqa: F401 - the fixture, used by name
 
 
 @dataclass(eq=False)  # codecs are cached per connection object (identity)
@@ -203,6 +205,95 @@ def test_datum_bytes_matches_value_bytes() -> None:
     assert codec.datum_bytes(datum) == codec.value_bytes(order)
 
 
+def test_values_bytes_is_value_bytes_for_many() -> None:
+    model = _order_model(_topic())
+    codec = get_model_codec(model, Host())
+    orders = [model(order_id=f"ORD-{i}", amount=float(i), status=Status.PAID) for i in range(5)]
+
+    assert codec.values_bytes(orders) == [codec.value_bytes(o) for o in orders]
+    assert codec.values_bytes([]) == []
+
+
+def test_values_bytes_names_the_index_of_a_bad_item() -> None:
+    model = _order_model(_topic())
+    codec = get_model_codec(model, Host())
+    orders = [model(order_id="a", amount=1.0), model.model_construct(order_id="b", amount="x")]
+
+    with pytest.raises(SerializationError, match=r"^models\[1\] cannot be serialized: ") as info:
+        codec.values_bytes(orders, label="models")
+    assert info.value.model is not None and "OrderEvent" in info.value.model
+
+    class Other(BaseModel):
+        x: int
+
+    with pytest.raises(SerializationError, match=r"objs\[0\].*cannot serialize a Other"):
+        codec.values_bytes([Other(x=1)])  # type: ignore[list-item]
+
+
+class Tier(StrEnum):
+    GOLD = "gold"  # a str Enum member hashes and compares as its value: the encoder takes it
+
+
+@pytest.mark.usefixtures("local_tz")
+def test_direct_encoding_writes_the_bytes_of_the_datum_path() -> None:
+    class Stamp(BaseModel):
+        n: int
+        at: dt.datetime
+        tier: Tier
+        when: dt.datetime | None = None
+
+    setattr(Stamp, SETTINGS_ATTRIBUTE, ModelSettings(topic=_topic()))
+    codec = get_model_codec(Stamp, Host())
+    reference = AvroCodec(codec.schema, specialise=False)  # fastavro, from the datum
+    berlin = dt.timezone(dt.timedelta(hours=2))
+    stamps = [
+        Stamp(n=1, at=dt.datetime(2026, 5, 1, 12, 0, 0, 250000, tzinfo=berlin), tier=Tier.GOLD),
+        Stamp(n=-2, at=dt.datetime(1969, 12, 31, 23, 59, 59), tier=Tier.GOLD),  # naive = UTC
+        Stamp(n=3, at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), tier=Tier.GOLD, when=None),
+    ]
+
+    values = codec.values_bytes(stamps)
+
+    assert codec._direct is not None  # every one went the direct way
+    expected = [reference.encode(codec._converter.to_datum(s)) for s in stamps]
+    assert values == expected
+    assert [codec.decode(v).at for v in values] == [
+        dt.datetime(2026, 5, 1, 10, 0, 0, 250000, tzinfo=dt.UTC),
+        dt.datetime(1969, 12, 31, 23, 59, 59, tzinfo=dt.UTC),
+        dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    ]
+
+
+class Mood(Enum):
+    HAPPY = "happy"  # a plain Enum member is not its value: the encoder refuses it as it is
+
+
+def test_a_value_the_encoder_refuses_takes_the_datum_path() -> None:
+    class Diary(BaseModel):
+        mood: Mood
+        day: int
+
+    setattr(Diary, SETTINGS_ATTRIBUTE, ModelSettings(topic=_topic()))
+    codec = get_model_codec(Diary, Host())
+    entries = [Diary(mood=Mood.HAPPY, day=i) for i in range(3)]
+    assert codec._direct is not None
+
+    values = codec.values_bytes(entries)
+
+    assert codec._direct is None  # dropped after the first refusal
+    reference = AvroCodec(codec.schema, specialise=False)
+    assert values == [reference.encode({"mood": "happy", "day": i}) for i in range(3)]
+    assert [codec.decode(v) for v in values] == entries
+
+
+def test_values_bytes_of_json_values() -> None:
+    model = _order_model(_topic(), value_serializer="json")
+    codec = get_model_codec(model, Host())
+    orders = [model(order_id="a", amount=1.0), model(order_id="b", amount=2.0)]
+
+    assert codec.values_bytes(orders) == [o.model_dump_json().encode() for o in orders]
+
+
 def test_value_bytes_refuses_another_class() -> None:
     model = _order_model(_topic())
 
@@ -257,12 +348,15 @@ def test_schema_path_is_used_and_read_once(tmp_path: Path) -> None:
     )
     model = _order_model(_topic(), schema_path=avsc)
     codec = get_model_codec(model, Host())
-    avsc.unlink()  # read once: the codec never opens it again
+    avsc.unlink()  # read once per class: no codec opens it again, whatever its connection
 
     order = model(order_id="ORD-1", amount=1.0)
+    other = get_model_codec(model, Host())
 
     assert codec.schema["doc"] == "from file"
     assert codec.decode(codec.value_bytes(order)) == order
+    assert other is not codec and other.schema is codec.schema
+    assert other.decode(other.value_bytes(order)) == order
 
 
 def test_unreadable_schema_path_is_a_settings_error(tmp_path: Path) -> None:
@@ -336,6 +430,26 @@ def test_confluent_avro_deserializer_reads_our_values_and_keys(
     assert decoded == {"order_id": "ORD-42", "amount": 12.25, "status": "paid"}
     assert decoded_key == "ORD-42"
     assert registry_client.get_latest_version(f"{topic}-key").schema.schema_str == '"string"'
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("strategy", ["record", "topic_record"])
+def test_values_are_registered_under_the_strategys_subject(
+    adapter: RegistryAdapter, registry_client: SchemaRegistryClient, strategy: str
+) -> None:
+    topic, namespace = _topic(), f"shop.n{uuid.uuid4().hex[:8]}"
+    model = _order_model(topic, namespace=namespace, subject_name_strategy=strategy)
+    codec = get_model_codec(model, Host(adapter))
+
+    value = codec.value_bytes(model(order_id="a", amount=1.0))
+
+    expected = {
+        "record": f"{namespace}.OrderEvent",
+        "topic_record": f"{topic}-{namespace}.OrderEvent",
+    }[strategy]
+    assert codec.subject == expected
+    latest = registry_client.get_latest_version(expected)
+    assert value[:5] == b"\x00" + struct.pack(">I", latest.schema_id)
 
 
 @pytest.mark.integration

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
 import socket
 import threading
 import uuid
 from collections.abc import Iterator
+from enum import Enum
 
 import pytest
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, Message
 
 from flowodm import producer as producer_module
 from flowodm.config import build_config
@@ -26,15 +26,10 @@ from flowodm.exceptions import (
 from flowodm.model import FlowBaseModel
 from flowodm.sandbox import Sandbox
 from flowodm.testing import TopicFactory, consume_all
+from tests.core.helpers import dead_address, pollers, wait_until
+from tests.schema.tz import local_tz  # noqa: F401 - the fixture, used by name
 
 pytestmark = pytest.mark.integration
-
-
-def dead_address() -> str:
-    """An address where nothing listens (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{sock.getsockname()[1]}"
 
 
 def model_for(topic_name: str) -> type[FlowBaseModel]:
@@ -49,18 +44,6 @@ def model_for(topic_name: str) -> type[FlowBaseModel]:
         value: float
 
     return Reading
-
-
-@pytest.fixture
-def conn(sandbox: Sandbox) -> Iterator[Connection]:
-    connection = Connection(
-        build_config(
-            bootstrap_servers=sandbox.bootstrap_servers,
-            schema_registry_url=sandbox.schema_registry_url,
-        )
-    )
-    yield connection
-    connection.close(5)
 
 
 @pytest.fixture
@@ -100,6 +83,7 @@ def test_produce_returns_where_the_message_was_written(
     assert reading_cls.deserialize(message.value() or b"", connection=conn) == reading
 
 
+@pytest.mark.usefixtures("local_tz")  # a local-time bug would shift the naive timestamp
 def test_key_none_means_no_key_and_naive_timestamp_is_utc(
     conn: Connection, sandbox: Sandbox, make_topic: TopicFactory
 ) -> None:
@@ -159,15 +143,31 @@ def test_serialization_error_propagates_as_ours(conn: Connection) -> None:
         broken.produce(connection=conn)
 
 
-def test_registry_down_is_a_schema_registry_error(sandbox: Sandbox) -> None:
-    dead_registry = f"http://{dead_address()}"
-    with Connection(
-        build_config(bootstrap_servers=sandbox.bootstrap_servers, schema_registry_url=dead_registry)
-    ) as connection:
-        reading = model_for(f"noreg-{uuid.uuid4().hex}")(sensor="s", value=0.0)
-        with pytest.raises(SchemaRegistryError) as info:
-            reading.produce(connection=connection)
-    assert info.value.url == dead_registry
+@pytest.mark.timeout(30)  # hang guard: confluent's client alone would wait forever
+@pytest.mark.parametrize("registry", ["refusing", "black-holed"])
+def test_registry_down_is_a_schema_registry_error(sandbox: Sandbox, registry: str) -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        if registry == "black-holed":
+            silent.listen(8)  # accepts connections, never answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        # Default registry timeouts: a silent registry fails after 2 attempts of 2 s.
+        settings = build_config(
+            bootstrap_servers=sandbox.bootstrap_servers, schema_registry_url=url
+        )
+        with Connection(settings) as connection:
+            reading = model_for(f"noreg-{uuid.uuid4().hex}")(sensor="s", value=0.0)
+            with pytest.raises(SchemaRegistryError) as info:
+                reading.produce(connection=connection)
+            if registry == "refusing":
+                with pytest.raises(SchemaRegistryError):
+                    asyncio.run(reading.aproduce(connection=connection))
+
+    assert info.value.url == url
+    assert info.value.subject == f"{reading.flow_settings().topic}-value"
+    assert url in str(info.value) and info.value.subject in str(info.value)
+    if registry == "black-holed":
+        assert "no answer within 2 s per attempt (2 attempts" in str(info.value)
 
 
 def test_produce_to_a_dead_broker_times_out_and_says_it_may_be_written(
@@ -293,29 +293,67 @@ def test_aproduce_many_delivers_every_model(
     assert len(consume_all(sandbox.bootstrap_servers, topic, 300)) == 300
 
 
-def test_fenced_report_marks_the_shared_producer_for_replacement(
-    conn: Connection, make_topic: TopicFactory, caplog: pytest.LogCaptureFixture
+def test_fenced_report_replaces_the_shared_producer_once(
+    conn: Connection, make_topic: TopicFactory
 ) -> None:
     topic = make_topic()
     shared = conn.producer
+    serving = len(pollers())
     report = producer_module._NowaitReport(None, shared)
     report(KafkaError(KafkaError.PRODUCER_FENCED, "fenced"), Message(topic=topic))
 
-    # Without a replacement hook on the connection, produce goes on and says what to do.
-    with caplog.at_level(logging.ERROR, logger="flowodm.producer"):
-        assert producer_module._shared_producer(conn) is shared
-    assert "call flowodm.connect(...) again" in caplog.text
+    fresh = producer_module._shared_producer(conn)
 
-    replaced: list[Producer] = []
+    assert fresh is not shared
+    assert conn.producer is fresh
+    assert producer_module._shared_producer(conn) is fresh  # replaced once per broken producer
+    assert conn.replace_producer(shared) is fresh  # no longer current: nothing happens
+    wait_until(lambda: len(pollers()) == serving, "the idle old producer to be closed")
+    with pytest.raises(RuntimeError, match="closed"):
+        shared.produce(topic, b"x")
+    result = model_for(topic)(sensor="s", value=1.0).produce(connection=conn)
+    assert (result.topic, result.offset) == (topic, 0)
 
-    def replace_producer(broken: Producer) -> None:
-        replaced.append(broken)
 
-    conn.replace_producer = replace_producer  # type: ignore[attr-defined]
-    producer_module._shared_producer(conn)
-    assert replaced == [shared]
-    producer_module._shared_producer(conn)
-    assert replaced == [shared]  # asked once per broken producer
+def test_replaced_producer_still_reports_what_was_queued_on_it(
+    sandbox: Sandbox, make_topic: TopicFactory
+) -> None:
+    topic = make_topic()
+    settings = build_config(
+        bootstrap_servers=sandbox.bootstrap_servers,
+        schema_registry_url=sandbox.schema_registry_url,
+        producer_config={"linger.ms": 1000},  # keeps the messages queued on the old producer
+    )
+    reports: list[tuple[KafkaError | None, bytes | None, str]] = []
+    all_reported = threading.Event()
+
+    def on_delivery(err: KafkaError | None, msg: Message) -> None:
+        reports.append((err, msg.key(), threading.current_thread().name))
+        if len(reports) == 3:
+            all_reported.set()
+
+    with Connection(settings) as connection:
+        reading_cls = model_for(topic)
+        old = connection.producer
+        serving = len(pollers())
+        for i in range(3):
+            reading_cls(sensor=f"s-{i}", value=0.0).produce_nowait(
+                callback=on_delivery, connection=connection
+            )
+        assert len(old) == 3
+
+        new = connection.replace_producer(old)
+
+        assert new is not old and connection.producer is new
+        assert all_reported.wait(30)
+        wait_until(lambda: len(pollers()) == serving, "the drained old producer to be closed")
+        reading_cls(sensor="after", value=0.0).produce(connection=connection)
+
+    assert sorted(reports, key=str) == [
+        (None, f"s-{i}".encode(), "flowodm-poller") for i in range(3)
+    ]
+    keys = {m.key() for m in consume_all(sandbox.bootstrap_servers, topic, 4)}
+    assert keys == {b"s-0", b"s-1", b"s-2", b"after"}
 
 
 def test_produce_inside_a_delivery_callback_is_refused_not_deadlocked(
@@ -337,3 +375,84 @@ def test_produce_inside_a_delivery_callback_is_refused_not_deadlocked(
     assert done.wait(30)
     assert len(errors) == 1
     assert "use produce_nowait() there" in str(errors[0])
+
+
+def test_produce_waits_for_its_own_message_only(sandbox: Sandbox, make_topic: TopicFactory) -> None:
+    topic = make_topic()
+    settings = build_config(
+        bootstrap_servers=sandbox.bootstrap_servers,
+        schema_registry_url=sandbox.schema_registry_url,
+        # A message to a missing topic then waits ~30 s for it to appear instead of creating it.
+        producer_config={"allow.auto.create.topics": False},
+    )
+    stuck_reports: list[KafkaError | None] = []
+    with Connection(settings) as connection:
+        stuck = model_for(f"missing-{uuid.uuid4().hex}")(sensor="stuck", value=0.0)
+        stuck.produce_nowait(
+            callback=lambda err, msg: stuck_reports.append(err), connection=connection
+        )
+        reading_cls = model_for(topic)
+
+        blocking = reading_cls(sensor="a", value=1.0).produce(connection=connection)
+        awaited = asyncio.run(reading_cls(sensor="b", value=2.0).aproduce(connection=connection))
+
+        # Both returned with their own acknowledgement while the other message still waits:
+        # neither flushed the shared producer.
+        assert (blocking.offset, awaited.offset) == (0, 1)
+        assert len(connection.producer) == 1
+        assert stuck_reports == []
+        left = connection.close(0)
+
+    assert left == 1
+    assert [err.code() for err in stuck_reports if err is not None] == [KafkaError._PURGE_QUEUE]
+
+
+def test_produce_nowait_waits_out_a_full_queue(sandbox: Sandbox, make_topic: TopicFactory) -> None:
+    topic = make_topic()
+    settings = build_config(
+        bootstrap_servers=sandbox.bootstrap_servers,
+        schema_registry_url=sandbox.schema_registry_url,
+        producer_config={"queue.buffering.max.messages": 2},
+    )
+    reports: list[KafkaError | None] = []
+    reading_cls = model_for(topic)
+    with Connection(settings) as connection:
+        for i in range(30):  # 15 times the queue: most calls meet a full queue and wait
+            reading_cls(sensor=f"s-{i}", value=float(i)).produce_nowait(
+                callback=lambda err, msg: reports.append(err), connection=connection
+            )
+        assert connection.producer.flush(30) == 0
+
+    assert reports == [None] * 30
+    assert len(consume_all(sandbox.bootstrap_servers, topic, 30)) == 30
+
+
+class Color(str, Enum):  # noqa: UP042 - the spelling most users write
+    RED = "red"
+    BLUE = "blue"
+
+
+def paint_model(topic_name: str) -> type[FlowBaseModel]:
+    """A model keyed by a ``str`` Enum field."""
+
+    class Paint(FlowBaseModel):
+        class Settings:
+            topic = topic_name
+            key_field = "color"
+
+        color: Color
+        label: str
+
+    return Paint
+
+
+def test_keys_on_the_wire(conn: Connection, sandbox: Sandbox, make_topic: TopicFactory) -> None:
+    topic = make_topic()
+    paint_cls = paint_model(topic)
+
+    paint_cls(color=Color.RED, label="a").produce(connection=conn)
+    paint_cls(color=Color.BLUE, label="b").produce(key="grüße ✓", connection=conn)
+    paint_cls.produce_many([paint_cls(color=Color.BLUE, label="c")], connection=conn)
+
+    keys = sorted(m.key() or b"" for m in consume_all(sandbox.bootstrap_servers, topic, 3))
+    assert keys == sorted([b"red", "grüße ✓".encode(), b"blue"])

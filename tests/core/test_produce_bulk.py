@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +13,7 @@ from flowodm.connection import Connection
 from flowodm.exceptions import BulkDeliveryTimeoutError, DeliveryTimeoutError, ProducerError
 from flowodm.sandbox import Sandbox
 from flowodm.testing import TopicFactory, consume_all
+from tests.core.helpers import dead_address
 
 pytestmark = pytest.mark.integration
 
@@ -32,9 +32,7 @@ def conn(sandbox: Sandbox) -> Iterator[Connection]:
 @pytest.fixture
 def dead_bootstrap() -> str:
     """An address where nothing listens (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{sock.getsockname()[1]}"
+    return dead_address()
 
 
 def test_delivers_every_message_and_reports_progress(
@@ -213,6 +211,23 @@ def test_healthy_producer_is_reused_by_the_next_sender(
     assert other_timeout._producer is not producer
     second.close()
     other_timeout.close()
+
+
+def test_closing_the_connection_closes_its_pooled_producers(
+    sandbox: Sandbox, make_topic: TopicFactory
+) -> None:
+    topic = make_topic()
+    connection = _connection(sandbox.bootstrap_servers)
+    sender: BulkSender[int] = BulkSender(connection, topic, timeout=30, stall_timeout=30)
+    pooled = sender._producer
+    assert pooled is not None
+    sender.send(b"a", None, 0)
+    assert sender.close().delivered == 1  # the drained producer goes back to the pool
+
+    connection.close(5)
+
+    with pytest.raises(RuntimeError, match="closed"):
+        pooled.produce(topic, b"late")
 
 
 def test_stall_raises_and_reports_outstanding_as_maybe_written(dead_bootstrap: str) -> None:

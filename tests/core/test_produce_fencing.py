@@ -8,12 +8,13 @@ our own Tansu whose advertised address is the proxy, so every connection passes 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from confluent_kafka import KafkaError
@@ -22,19 +23,13 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from flowodm.bulk import BulkSender
 from flowodm.config import build_config
 from flowodm.connection import Connection
-from flowodm.exceptions import ProducerError
+from flowodm.exceptions import DeliveryTimeoutError, ProducerError
 from flowodm.model import FlowBaseModel
 from flowodm.sandbox.broker import resolve_broker_binary
 from flowodm.testing import consume_all
+from tests.core.helpers import free_port, wait_until
 
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class StallProxy:
@@ -127,14 +122,6 @@ def _create_topic(admin: AdminClient) -> bool:
     return True
 
 
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
-
-
 def test_bulk_sender_replaces_a_fenced_producer(proxied_broker: tuple[str, StallProxy]) -> None:
     bootstrap, proxy = proxied_broker
     with Connection(build_config(bootstrap_servers=bootstrap)) as connection:
@@ -180,13 +167,56 @@ def test_produce_reports_fencing_as_a_producer_error(
     )
     with Connection(settings) as connection:
         Ping(n=1).produce(connection=connection)
+        fenced_producer = connection.producer
         proxy.stalled.set()
         with pytest.raises(ProducerError) as timed_out:
             Ping(n=2).produce(connection=connection)
         proxy.stalled.clear()
         with pytest.raises(ProducerError) as fenced:
             Ping(n=3).produce(connection=connection)
+        # The next produce gets a fresh shared producer, which Tansu accepts.
+        recovered = Ping(n=4).produce(connection=connection)
+        assert connection.producer is not fenced_producer
+        messages = consume_all(bootstrap, "fenced", 2, linger=0.5)
+        on_topic = [Ping.deserialize(m.value() or b"", connection=connection).n for m in messages]
 
     assert timed_out.value.kafka_error.code() == KafkaError._MSG_TIMED_OUT
     assert fenced.value.kafka_error.code() == KafkaError.PRODUCER_FENCED
     assert "may have been written" in str(fenced.value)
+    assert recovered.topic == "fenced"
+    # 2 timed out but may have been written late; 3 was refused.
+    assert on_topic in ([1, 4], [1, 2, 4])
+
+
+@pytest.mark.timeout(60)  # hang guard: a stalled broker must not block produce()
+def test_a_stalled_broker_makes_produce_raise_within_its_timeout(
+    proxied_broker: tuple[str, StallProxy],
+) -> None:
+    bootstrap, proxy = proxied_broker
+
+    class Tick(FlowBaseModel):
+        class Settings:
+            topic = "fenced"
+
+        n: int
+
+    # librdkafka's own message.timeout.ms (30 s by default) is far longer than timeout=1.
+    with Connection(build_config(bootstrap_servers=bootstrap)) as connection:
+        Tick(n=1).produce(connection=connection)
+        proxy.stalled.set()
+        with pytest.raises(DeliveryTimeoutError, match="within 1 s") as blocking:
+            Tick(n=2).produce(timeout=1, connection=connection)
+        with pytest.raises(DeliveryTimeoutError, match="within 1 s"):
+            asyncio.run(Tick(n=3).aproduce(timeout=1, connection=connection))
+        Tick(n=4).produce_nowait(connection=connection)  # returns without waiting
+        assert len(connection.producer) >= 3  # nothing was acknowledged meanwhile
+        proxy.stalled.clear()
+        left = connection.producer.flush(20)
+
+    assert blocking.value.kafka_error.code() == KafkaError._MSG_TIMED_OUT
+    assert left == 0  # the healed connection delivers what waited
+    values = sorted(
+        Tick.deserialize(m.value() or b"", connection=connection).n
+        for m in consume_all(bootstrap, "fenced", 4, linger=0.5)
+    )
+    assert values == [1, 2, 3, 4]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,14 +20,9 @@ from flowodm.exceptions import (
 from flowodm.model import FlowBaseModel
 from flowodm.sandbox import Sandbox
 from flowodm.testing import TopicFactory, consume_all
+from tests.core.helpers import dead_address
 
 pytestmark = pytest.mark.integration
-
-
-def dead_address() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{sock.getsockname()[1]}"
 
 
 def note_model(topic_name: str) -> type[FlowBaseModel]:
@@ -42,18 +35,6 @@ def note_model(topic_name: str) -> type[FlowBaseModel]:
         text: str
 
     return Note
-
-
-@pytest.fixture
-def conn(sandbox: Sandbox) -> Iterator[Connection]:
-    connection = Connection(
-        build_config(
-            bootstrap_servers=sandbox.bootstrap_servers,
-            schema_registry_url=sandbox.schema_registry_url,
-        )
-    )
-    yield connection
-    connection.close(5)
 
 
 def test_every_model_is_delivered_with_its_key(

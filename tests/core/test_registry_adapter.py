@@ -15,6 +15,7 @@ from flowodm.exceptions import ConfigurationError, SchemaRegistryError
 from flowodm.sandbox import Sandbox
 from flowodm.sandbox.registry import serve
 from flowodm.serde.registry import RegistryAdapter
+from tests.core.helpers import free_port
 from tests.core.registry_spy import RequestLog
 
 SECRET = "hunter2-secret"
@@ -207,16 +208,9 @@ def test_wrong_credentials_give_our_error_without_the_password(
         assert "wrong-" not in text
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 @pytest.mark.timeout(20)  # hang guard: the default client would wait forever
 def test_closed_port_fails_fast_with_our_error() -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     adapter = RegistryAdapter(url, config={}, timeout=3.0)
 
     with pytest.raises(SchemaRegistryError) as info:

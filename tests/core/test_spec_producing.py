@@ -13,12 +13,14 @@ import struct
 from collections.abc import Iterator
 
 import pytest
-from confluent_kafka import KafkaError, Message
+from confluent_kafka import KafkaError, Message, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
+from flowodm._poller import FlowProducer
 from flowodm.connection import disconnect, get_connection
 from flowodm.sandbox import Sandbox
 from flowodm.testing import TopicFactory, consume_all
+from tests.core.helpers import dead_address
 from tests.core.registry_spy import RequestLog
 
 pytestmark = pytest.mark.integration
@@ -193,6 +195,16 @@ def test_delivery_callbacks(
         f"Message delivered to {orders_topic}/{message.partition()}\n"
     )
 
+    # The same callback on a failed delivery: a broker that is not there, a short timeout.
+    connect(
+        bootstrap_servers=dead_address(),
+        schema_registry_url=sandbox.schema_registry_url,
+        producer_config={"message.timeout.ms": 500},
+    )
+    order.produce_nowait(callback=on_delivery)
+    assert get_producer().flush(30) == 0
+    assert capsys.readouterr().out.startswith("Delivery failed: KafkaError{code=_MSG_TIMED_OUT")
+
 
 def test_batch_production(sandbox: Sandbox, make_topic: TopicFactory) -> None:
     orders_topic = make_topic(partitions=3)
@@ -229,9 +241,19 @@ def test_batch_production(sandbox: Sandbox, make_topic: TopicFactory) -> None:
     assert OrderEvent.deserialize(messages[b"ORD-042"].value() or b"") == orders[42]
 
 
-def test_producer_configuration(sandbox: Sandbox, make_topic: TopicFactory) -> None:
+def test_producer_configuration(
+    sandbox: Sandbox, make_topic: TopicFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     orders_topic = make_topic()
     from flowodm import FlowBaseModel, connect
+
+    built: list[dict[str, object]] = []  # the config of every producer librdkafka accepted
+
+    def recording_init(self: FlowProducer, config: dict[str, object]) -> None:
+        Producer.__init__(self, config)
+        built.append(dict(config))
+
+    monkeypatch.setattr(FlowProducer, "__init__", recording_init)
 
     # --- page block: Producer Configuration
     connect(
@@ -247,14 +269,18 @@ def test_producer_configuration(sandbox: Sandbox, make_topic: TopicFactory) -> N
     )
     # --- end of block
 
-    settings = get_connection().producer_settings()
-    assert {k: settings[k] for k in ("acks", "retries", "linger.ms", "batch.size")} == {
+    page_config = {
         "acks": "all",
         "retries": 3,
         "linger.ms": 10,
         "batch.size": 16384,
+        "compression.type": "snappy",
     }
-    assert settings["compression.type"] == "snappy"
+    # connect() built the shared producer with the page's settings over FlowODM's defaults.
+    (shared,) = built
+    assert {k: shared[k] for k in page_config} == page_config
+    assert shared["enable.idempotence"] is True
+    assert shared["message.timeout.ms"] == 30_000
 
     class OrderEvent(FlowBaseModel):
         class Settings:
@@ -266,6 +292,9 @@ def test_producer_configuration(sandbox: Sandbox, make_topic: TopicFactory) -> N
     OrderEvent(order_id="ORD-001", amount=1.0).produce()
     OrderEvent.produce_many([OrderEvent(order_id=f"ORD-{i}", amount=1.0) for i in range(10)])
     assert len(consume_all(sandbox.bootstrap_servers, orders_topic, 11, linger=0.5)) == 11
+    # The bulk producer of produce_many got the page's settings too.
+    bulk = [config for config in built if config.get("delivery.report.only.error")]
+    assert bulk and all({k: b[k] for k in page_config} == page_config for b in bulk)
 
 
 def test_wire_format_header_and_schema_id_cache(
@@ -380,11 +409,7 @@ def test_error_handling(
 def test_error_handling_when_the_broker_is_down(
     sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        dead = f"127.0.0.1:{sock.getsockname()[1]}"
+    dead = dead_address()
     from flowodm import FlowBaseModel, connect
 
     # Nothing listens at ``dead``; a short message timeout keeps the test quick.

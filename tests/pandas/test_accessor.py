@@ -120,10 +120,17 @@ def test_iter_models_streams_chunks_and_stops_at_an_invalid_chunk() -> None:
     assert [m.order_id for m in models] == ["a", "h"]
     seen = []
     with pytest.raises(DataFrameValidationError) as info:
-        for model in frame.flowodm.iter_models(Order, chunk_size=1):
+        for model in frame.flowodm.iter_models(Order, chunk_size=2):
             seen.append(model.order_id)
-    assert seen == ["a"]
+    assert seen == []  # row 10's chunk holds invalid row 11: none of it is yielded
     assert info.value.report.invalid_index == [11]
+    assert info.value.report.total == 2  # the rows checked so far, not the whole frame
+    assert "no model of rows 10 to 11 was yielded" in str(info.value)
+    assert "the 0 model(s) of the rows before were" in str(info.value)
+    later = frame.loc[[10, 17, 11]].flowodm.iter_models(Order, chunk_size=1)
+    assert [next(later).order_id, next(later).order_id] == ["a", "h"]
+    with pytest.raises(DataFrameValidationError, match=r"the 2 model\(s\) of the rows before"):
+        next(later)
 
 
 def test_produce_raise_mode_raises_before_anything_with_the_report() -> None:
@@ -143,6 +150,9 @@ def test_dry_run_report_accounts_for_every_row() -> None:
     assert report.delivered == 2
     assert report.invalid == 6
     assert report.delivered + report.invalid + len(report.failed) == report.total == 8
+    assert report.elapsed > 0
+    assert report.rows_per_second == pytest.approx(report.total / report.elapsed)
+    assert f"{report.rows_per_second:,.0f} rows/s" in report.summary()
     frame = report.to_frame()
     assert list(frame.columns) == ["index", "status", "field", "type", "message", "input"]
     assert set(frame["status"]) == {"invalid"}

@@ -30,7 +30,7 @@ def test_benchmark_runs_and_verifies_its_output(sandbox: Sandbox) -> None:
         timeout=120,
         check=False,
     )
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr[-3000:]}"
     for variant in ("raw", "naive", "flowodm", "columnar"):
         assert f"  {variant} " in done.stdout
     assert "count matches, all payloads byte-identical" in done.stdout

@@ -29,8 +29,13 @@ HEADER = b"\x00\x00\x00\x01\x2a"
 
 def _framed(encoding: RowEncoding) -> RowEncoding:
     """The local encoding with a Confluent header, as a registry-backed codec writes it."""
-    inner = encoding.value
-    return dataclasses.replace(encoding, header=HEADER, value=lambda m: HEADER + inner(m))
+    one, many = encoding.value, encoding.values
+    return dataclasses.replace(
+        encoding,
+        header=HEADER,
+        value=lambda m: HEADER + one(m),
+        values=lambda ms: [HEADER + v for v in many(ms)],
+    )
 
 
 def _both(

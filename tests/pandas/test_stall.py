@@ -6,6 +6,7 @@ import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from flowodm.connection import Connection
 from flowodm.exceptions import BulkDeliveryTimeoutError
 from flowodm.pandas import ProduceRun
 from flowodm.sandbox import Sandbox, start, stop
+from tests.pandas.bars import RecordingBar
 from tests.pandas.models import order_model
 
 pytestmark = pytest.mark.integration
@@ -48,85 +50,91 @@ def _orders(n: int) -> pd.DataFrame:
     )
 
 
+def _connection(sandbox: Sandbox) -> Connection:
+    return Connection(
+        build_config(
+            bootstrap_servers=sandbox.bootstrap_servers,
+            schema_registry_url=sandbox.schema_registry_url,
+        )
+    )
+
+
 @pytest.mark.timeout(60)
 def test_a_frozen_broker_gives_a_bounded_error_with_every_row_accounted(
     own_sandbox: Sandbox,
 ) -> None:
-    connection = Connection(
-        build_config(
-            bootstrap_servers=own_sandbox.bootstrap_servers,
-            schema_registry_url=own_sandbox.schema_registry_url,
-        )
-    )
+    connection = _connection(own_sandbox)
     frame = _orders(6000)
     broker = own_sandbox.broker_pid
     assert broker is not None
+    model = order_model("stalled-orders")
+    options: dict[str, Any] = {"connection": connection, "chunk_size": 1000, "progress": False}
+    before = frame.iloc[:2000].flowodm.produce(model, **options)
+    assert before.delivered == 2000  # the broker works before it is frozen
 
     run = ProduceRun(
-        order_model("stalled-orders"),
-        connection=connection,
-        chunk_size=1000,
+        model,
         timeout=30,  # librdkafka alone would wait this long (its default is 5 minutes)
         stall_timeout=2,
-        progress=False,
+        **options,
     )
+    os.kill(broker, signal.SIGSTOP)  # connections stay open; nothing is answered any more
     try:
-        run.send(frame.iloc[:2000])
-        assert run.resolved_count(wait=True) == 2000
-        os.kill(broker, signal.SIGSTOP)  # connections stay open; nothing is answered any more
         run.send(frame.iloc[2000:])
-        assert run.resolved_count() == 2000  # the rest is in flight, not known
         with pytest.raises(BulkDeliveryTimeoutError) as info:
             run.finish()
     finally:
         connection.close(1)
 
+    # Raised by the stall watch: librdkafka alone would have returned after 30 s with every
+    # row timed out, and finish() would not have raised.
     assert "no delivery" in str(info.value)
+    assert "4000 row(s)" in str(info.value)  # the message carries the report's summary
     report = run.report
     assert report is not None
-    assert report.total == 6000
-    assert report.delivered >= 2000
-    assert report.delivered + len(report.failed) + report.unconfirmed == 6000
+    assert report.total == 4000
+    assert report.delivered + len(report.failed) + report.unconfirmed == 4000
     assert report.failed, "the frozen broker acknowledged everything?"
     assert all(f.maybe_written for f in report.failed)
     assert all(f.status == "failed, may have been written" for f in report.failed)
     failed = set(report.failed_index)
     assert len(failed) == len(report.failed)
-    assert failed <= set(frame.index)
+    assert failed <= set(frame.index[2000:])
     assert "may have been written" in report.summary()
 
 
 @pytest.mark.timeout(60)
 def test_timed_out_rows_are_failed_may_have_been_written(own_sandbox: Sandbox) -> None:
-    connection = Connection(
-        build_config(
-            bootstrap_servers=own_sandbox.bootstrap_servers,
-            schema_registry_url=own_sandbox.schema_registry_url,
-        )
-    )
+    connection = _connection(own_sandbox)
     frame = _orders(300)
     broker = own_sandbox.broker_pid
     assert broker is not None
-    run = ProduceRun(
-        order_model("timed-out-orders"),
-        connection=connection,
-        timeout=1,  # message.timeout.ms: each row gets a report after one second
-        stall_timeout=20,
-        progress=False,
-    )
+    model = order_model("timed-out-orders")
+    before = frame.iloc[:100].flowodm.produce(model, connection=connection, progress=False)
+    assert before.delivered == 100
+    os.kill(broker, signal.SIGSTOP)
     try:
-        run.send(frame.iloc[:100])
-        assert run.resolved_count(wait=True) == 100
-        os.kill(broker, signal.SIGSTOP)
-        run.send(frame.iloc[100:])
-        report = run.finish()  # no stall: every row got its (failure) report in time
+        report = frame.iloc[100:].flowodm.produce(
+            model,
+            connection=connection,
+            timeout=1,  # message.timeout.ms: each row gets a report after one second
+            stall_timeout=20,
+            progress=RecordingBar,
+        )  # no stall: every row got its (failure) report in time
     finally:
         connection.close(1)
 
-    assert report.delivered == 100
+    assert report.delivered == 0
     assert sorted(report.failed_index) == list(range(100, 300))
     assert {f.error.split(":")[0] for f in report.failed} == {"_MSG_TIMED_OUT"}
     assert all(f.maybe_written for f in report.failed)
     statuses = report.to_frame().set_index("index")["status"]
     assert set(statuses) == {"failed, may have been written"}
     assert report.unconfirmed == 0
+    assert report.maybe_written == 200
+    assert "200 failed (200 may have been written)" in report.summary()
+    # The bar counts acknowledged rows only, and ends showing the failures.
+    (bar,) = RecordingBar.instances
+    assert bar.n == 0
+    assert bar.postfixes[-1] == {"invalid": 0, "failed": 200}
+    assert bar.closed
