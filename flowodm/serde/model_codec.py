@@ -2,8 +2,8 @@
 
 Contract (used by ``producer.py``, the consumer and the DataFrame kit):
 
-- ``get_model_codec(model_cls, connection=None) -> ModelCodec`` is cached per (connection,
-  class); ``connection=None`` means the current connection (``flowodm.connect()``; the
+- ``get_model_codec(model_cls, connection=None, *, topic=None) -> ModelCodec`` is cached per
+  (connection, class, topic override); ``connection=None`` means the current connection (``flowodm.connect()``; the
   connection module registers itself through ``set_connection_provider``). Any object with a
   ``registry`` attribute (``RegistryAdapter | None``) works as a connection.
 - ``ModelCodec``: ``.model``, ``.settings``, ``.topic`` (``SettingsError`` if unset),
@@ -71,7 +71,9 @@ class CodecHost(Protocol):
 
 
 _provider: Callable[[], CodecHost] | None = None
-_codecs: weakref.WeakKeyDictionary[Any, dict[type, ModelCodec[Any]]] = weakref.WeakKeyDictionary()
+_codecs: weakref.WeakKeyDictionary[Any, dict[tuple[type, str | None], ModelCodec[Any]]] = (
+    weakref.WeakKeyDictionary()
+)
 _codecs_lock = threading.Lock()
 
 
@@ -81,8 +83,14 @@ def set_connection_provider(provider: Callable[[], CodecHost]) -> None:
     _provider = provider
 
 
-def get_model_codec(model_cls: type[M], connection: CodecHost | None = None) -> ModelCodec[M]:
+def get_model_codec(
+    model_cls: type[M], connection: CodecHost | None = None, *, topic: str | None = None
+) -> ModelCodec[M]:
     """Return the codec of ``model_cls`` for ``connection`` (default: the current one), cached.
+
+    ``topic`` writes to another topic than the model's ``Settings.topic`` (a backfill into a
+    staging topic, say); the subject then follows that topic under the topic strategies, as
+    Confluent's serializers derive it, so consumers of that topic find the schema.
 
     Raises:
         ConfigurationError: no connection is given and none can be made.
@@ -90,12 +98,17 @@ def get_model_codec(model_cls: type[M], connection: CodecHost | None = None) -> 
         SchemaGenerationError: the model has no Avro form.
     """
     host = connection if connection is not None else _current_host()
+    settings = settings_of(model_cls)
+    if topic == settings.topic:
+        topic = None
     with _codecs_lock:
         per_host = _codecs.setdefault(host, {})
-        codec = per_host.get(model_cls)
+        codec = per_host.get((model_cls, topic))
         if codec is None:
-            codec = ModelCodec(model_cls, settings_of(model_cls), host.registry)
-            per_host[model_cls] = codec
+            if topic is not None:
+                settings = settings.model_copy(update={"topic": topic})
+            codec = ModelCodec(model_cls, settings, host.registry)
+            per_host[(model_cls, topic)] = codec
     return codec
 
 

@@ -133,6 +133,36 @@ def test_codec_is_cached_per_connection_and_class() -> None:
     assert get_model_codec(model, first) is not get_model_codec(model, second)
 
 
+def test_a_topic_override_gets_its_own_codec_and_subject() -> None:
+    topic, staging = _topic(), _topic()
+    model = _order_model(topic)
+    host = Host()
+
+    override = get_model_codec(model, host, topic=staging)
+
+    assert override is get_model_codec(model, host, topic=staging)
+    assert override is not get_model_codec(model, host)
+    assert get_model_codec(model, host, topic=topic) is get_model_codec(model, host)
+    assert (override.topic, override.subject) == (staging, f"{staging}-value")
+    assert get_model_codec(model, host).subject == f"{topic}-value"
+
+
+@pytest.mark.integration
+def test_values_for_a_topic_override_are_registered_under_that_topics_subject(
+    adapter: RegistryAdapter, registry_client: SchemaRegistryClient
+) -> None:
+    topic, staging = _topic(), _topic()
+    model = _order_model(topic)
+
+    value = get_model_codec(model, Host(adapter), topic=staging).value_bytes(
+        model(order_id="a", amount=1.0)
+    )
+
+    latest = registry_client.get_latest_version(f"{staging}-value")
+    assert value[:5] == b"\x00" + struct.pack(">I", latest.schema_id)
+    assert f"{topic}-value" not in registry_client.get_subjects()
+
+
 @pytest.mark.integration
 def test_current_connection_is_the_default(sandbox: Sandbox) -> None:
     model = _order_model(_topic())
