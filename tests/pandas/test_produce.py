@@ -131,10 +131,11 @@ def test_dead_letter_values_are_the_original_cells_as_strict_json(
     conn: Connection, sandbox: Sandbox, make_topic: TopicFactory
 ) -> None:
     topic, dead = make_topic(), make_topic()
+    name = topic
 
     class Measure(FlowBaseModel):
         class Settings:
-            topic = "unused"
+            topic = name
 
         count: int = Field(ge=0)
         ratio: float
@@ -143,9 +144,8 @@ def test_dead_letter_values_are_the_original_cells_as_strict_json(
     frame = pd.DataFrame({"count": [1, -2], "ratio": [0.5, np.inf]})
     before = frame.copy(deep=True)
     report = frame.flowodm.produce(
-        Measure, connection=conn, topic=topic, on_invalid="report", dead_letter=dead,
-        progress=False,
-    )  # fmt: skip
+        Measure, connection=conn, on_invalid="report", dead_letter=dead, progress=False
+    )
     assert (report.delivered, report.invalid, report.dead_lettered) == (1, 1, 1)
     pd.testing.assert_frame_equal(frame, before)  # sending never touches the frame
     (letter,) = consume_all(sandbox.bootstrap_servers, dead, 1)
