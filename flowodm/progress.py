@@ -22,7 +22,14 @@ from flowodm.exceptions import ConfigurationError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["DeliveryProgress", "ProgressBar", "ProgressOption", "open_progress"]
+__all__ = [
+    "DeliveryProgress",
+    "ProgressBar",
+    "ProgressOption",
+    "open_bar",
+    "open_progress",
+    "progress_factory",
+]
 
 Tier = Literal["auto", "text", "widget"]
 
@@ -89,6 +96,35 @@ def _bar_class(tier: Tier, *, explicit: bool) -> Callable[..., ProgressBar] | No
     return cls
 
 
+def progress_factory(progress: ProgressOption) -> Callable[..., ProgressBar] | None:
+    """Decide what ``progress`` asks for: the bar class to open later, or ``None`` for no bar.
+
+    Deciding apart from opening lets a caller reject a bad option before it does any work.
+
+    Raises:
+        ConfigurationError: a tier was requested explicitly but tqdm/ipywidgets are missing,
+            ``FLOWODM_PROGRESS`` has an unknown value, or ``progress`` is not understood.
+    """
+    if progress is False:
+        return None
+    if callable(progress) and not isinstance(progress, bool):
+        return progress
+    if progress is None:
+        choice = _env_choice()
+        if choice is False:
+            return None
+        return _bar_class(
+            "auto" if choice is True else choice, explicit=choice not in (True, "auto")
+        )
+    if progress is True or progress in ("auto", "text", "widget"):
+        tier: Tier = "auto" if progress is True else progress
+        return _bar_class(tier, explicit=True)
+    raise ConfigurationError(
+        f"progress={progress!r} is not understood: use None, True, False, 'auto', 'text', "
+        "'widget' or a tqdm class"
+    )
+
+
 def open_progress(
     progress: ProgressOption, *, total: int | None, desc: str, unit: str = "row"
 ) -> ProgressBar | None:
@@ -102,31 +138,19 @@ def open_progress(
         unit: What one step counts.
 
     Raises:
-        ConfigurationError: a tier was requested explicitly but tqdm/ipywidgets are missing, or
-            ``FLOWODM_PROGRESS`` has an unknown value.
+        ConfigurationError: as ``progress_factory``.
     """
-    if progress is False:
+    factory = progress_factory(progress)
+    return open_bar(factory, total=total, desc=desc, unit=unit)
+
+
+def open_bar(
+    factory: Callable[..., ProgressBar] | None, *, total: int | None, desc: str, unit: str = "row"
+) -> ProgressBar | None:
+    """Open a bar with ``factory`` (from ``progress_factory``); ``None`` gives no bar."""
+    if factory is None:
         return None
-    if callable(progress) and not isinstance(progress, bool):
-        return progress(total=total, desc=desc, unit=unit, leave=True)
-    if progress is None:
-        choice = _env_choice()
-        if choice is False:
-            return None
-        cls = _bar_class(
-            "auto" if choice is True else choice, explicit=choice not in (True, "auto")
-        )
-    elif progress is True or progress in ("auto", "text", "widget"):
-        tier: Tier = "auto" if progress is True else progress
-        cls = _bar_class(tier, explicit=True)
-    else:
-        raise ConfigurationError(
-            f"progress={progress!r} is not understood: use None, True, False, 'auto', 'text', "
-            "'widget' or a tqdm class"
-        )
-    if cls is None:
-        return None
-    return cls(total=total, desc=desc, unit=unit, leave=True)
+    return factory(total=total, desc=desc, unit=unit, leave=True)
 
 
 class DeliveryProgress:

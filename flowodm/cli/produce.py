@@ -139,7 +139,8 @@ def add_parser(subparsers: Any) -> None:
         "--progress",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="show a progress bar on stderr (default: when stderr is a terminal)",
+        help="show a progress bar on stderr counting delivered rows, with the invalid and "
+        "failed counts (default: when stderr is a terminal)",
     )
 
     kafka = parser.add_argument_group("connection (default: the environment, as flowodm.connect)")

@@ -222,6 +222,8 @@ class FlowODMAccessor:
             DataFrameValidationError: the columns do not fit the model, or (with
                 ``on_invalid="raise"``) some rows are invalid; nothing was sent.
             BulkDeliveryTimeoutError: no delivery completed for ``stall_timeout`` seconds.
+            ConfigurationError: ``progress`` is not understood (checked before connecting),
+                or no connection is configured.
             SettingsError: the model has no topic.
             SchemaRegistryError: the schema could not be registered or looked up.
 

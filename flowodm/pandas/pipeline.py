@@ -27,7 +27,7 @@ from flowodm.pandas.deadletter import dead_letter_payload
 from flowodm.pandas.encoding import codec_encoding, local_encoding
 from flowodm.pandas.prepare import ChunkPreparer, Prepared
 from flowodm.pandas.reports import DeliveryFailure, ProduceReport, RowError, ValidationReport
-from flowodm.progress import DeliveryProgress, ProgressOption, open_progress
+from flowodm.progress import DeliveryProgress, ProgressOption, open_bar, progress_factory
 from flowodm.settings import display_name, settings_of
 
 __all__ = [
@@ -120,6 +120,7 @@ class ProduceRun(Generic[M]):
     Raises:
         TypeError: ``model`` is not a FlowBaseModel subclass.
         ValueError: an option has an invalid value.
+        ConfigurationError: ``progress`` is not understood (or needs a missing extra).
         SettingsError: the model has no topic (and ``topic`` is not given).
         SchemaRegistryError: the model's schema could not be registered or looked up.
     """
@@ -148,6 +149,7 @@ class ProduceRun(Generic[M]):
         _check_options(on_invalid, dead_letter, chunk_size, extra)
         timeout = None if timeout is None else _positive(timeout)
         stall_timeout = None if stall_timeout is None else _positive(stall_timeout, "stall_timeout")
+        bar_factory = progress_factory(progress)  # a bad option fails before any connection
         self.model = model
         self._name = display_name(model)
         self._key = key
@@ -179,11 +181,12 @@ class ProduceRun(Generic[M]):
             from flowodm.serde.model_codec import get_model_codec
 
             conn = _connection(connection)
-            codec = get_model_codec(model, conn)
-            self.topic = topic or codec.topic
+            # With a topic override the codec registers under that topic's subject.
+            codec = get_model_codec(model, conn, topic=topic)
+            self.topic = codec.topic
             self._encoding = codec_encoding(codec)  # resolves the schema id: fails early
             desc = f"{self._name} → {self.topic}"
-        self._bar = DeliveryProgress(open_progress(progress, total=total, desc=desc))
+        self._bar = DeliveryProgress(open_bar(bar_factory, total=total, desc=desc))
         if conn is not None:
             wait = conn.config.produce_timeout if timeout is None else timeout
             stall = wait if stall_timeout is None else stall_timeout

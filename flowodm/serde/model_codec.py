@@ -3,8 +3,9 @@
 Contract (used by ``producer.py``, the consumer and the DataFrame kit):
 
 - ``get_model_codec(model_cls, connection=None, *, topic=None) -> ModelCodec`` is cached per
-  (connection, class, topic override); ``connection=None`` means the current connection (``flowodm.connect()``; the
-  connection module registers itself through ``set_connection_provider``). Any object with a
+  (connection, class, topic override); ``connection=None`` means the current connection
+  (``flowodm.connect()``; the connection module registers itself through
+  ``set_connection_provider``). Any object with a
   ``registry`` attribute (``RegistryAdapter | None``) works as a connection.
 - ``ModelCodec``: ``.model``, ``.settings``, ``.topic`` (``SettingsError`` if unset),
   ``.subject``, ``.schema`` (``flowodm.schema.model_schema``: the ``schema_path`` file read

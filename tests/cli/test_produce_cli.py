@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from confluent_kafka import Message
+from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from flowodm.cli.main import main
 from flowodm.sandbox import Sandbox
@@ -185,6 +186,21 @@ def test_environment_supplies_the_connection(
     assert len(_exactly(sandbox, topic, 2)) == 2
 
 
+def test_topic_flag_gives_a_model_without_topic_its_topic_and_subject(
+    sandbox: Sandbox,
+    make_topic: TopicFactory,
+    produce: Produce,
+    tmp_path: Path,
+    registry_client: SchemaRegistryClient,
+) -> None:
+    topic = make_topic()
+    path = tmp_path / "ids.csv"
+    path.write_text("order_id\nA-1\nA-2\n")
+    assert produce(path, topic, model="tests.cli.cli_models:Untopiced") == 0
+    assert len(_exactly(sandbox, topic, 2)) == 2
+    assert f"{topic}-value" in registry_client.get_subjects()
+
+
 # --- invalid rows, reports, dead letters --------------------------------------------------------
 
 
@@ -349,11 +365,16 @@ def test_progress_bar_counts_rows_on_stderr(
     make_topic: TopicFactory, produce: Produce, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     topic = make_topic()
-    path = _csv(tmp_path / "orders.csv", 5)
-    assert produce(path, topic, "--progress", "--limit", "3", "--chunk-size", "2") == 0
+    path = _csv(tmp_path / "orders.csv", 5, bad={1: "x"})
+    assert produce(path, topic, "--progress", "--limit", "3", "--chunk-size", "2") == 1
     err = capsys.readouterr().err
     assert f"orders.csv → {topic}" in err
-    assert "3/3" in err  # --limit gives the bar its total; it ends at every row handled
+    # --limit gives the bar its total; it counts the rows the broker acknowledged and shows
+    # the invalid one after it.
+    assert "2/3" in err
+    assert "3/3" not in err
+    assert "invalid=1" in err
+    assert "failed=0" in err
 
 
 def test_timeout_reports_rows_as_failed_may_have_been_written(

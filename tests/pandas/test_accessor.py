@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import flowodm.pandas  # noqa: F401  (registers df.flowodm)
-from flowodm.exceptions import DataFrameValidationError
+from flowodm.exceptions import ConfigurationError, DataFrameValidationError
 from flowodm.pandas import ProduceReport, ValidationReport
 from tests.pandas.models import Invoice, Order, Reading, Status
 from tests.schema.tz import local_tz
@@ -236,6 +236,13 @@ def test_bad_options_are_rejected(options: dict[str, object], message: str) -> N
     frame = pd.DataFrame({"sensor": ["a"]})
     with pytest.raises(ValueError, match=message):
         frame.flowodm.produce(Reading, dry_run=True, **options)  # type: ignore[arg-type]
+
+
+def test_a_bad_progress_option_fails_before_connecting() -> None:
+    frame = pd.DataFrame({"sensor": ["a"]})
+    # No connection is configured: the option's own error must come first.
+    with pytest.raises(ConfigurationError, match=r"progress='bar' is not understood"):
+        frame.flowodm.produce(Reading, progress="bar")  # type: ignore[arg-type]
 
 
 def test_accessor_is_cheap_and_stateless() -> None:
