@@ -82,9 +82,8 @@ def _read_one_with_confluent(box: Any) -> dict[str, Any]:
     from confluent_kafka.schema_registry.avro import AvroDeserializer
     from confluent_kafka.serialization import MessageField, SerializationContext
 
-    deserializer = AvroDeserializer(
-        SchemaRegistryClient({"url": box.schema_registry_url, "timeout": 10})
-    )
+    registry = SchemaRegistryClient({"url": box.schema_registry_url, "timeout": 10})
+    deserializer = AvroDeserializer(registry)
     consumer = Consumer(
         {
             "bootstrap.servers": box.bootstrap_servers,
@@ -102,3 +101,4 @@ def _read_one_with_confluent(box: Any) -> dict[str, Any]:
         return value
     finally:
         consumer.close()
+        registry.close()

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import html
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import pandas as pd
@@ -87,12 +88,29 @@ def _html_table(title: str, counts: Sequence[tuple[str, str]], problems: pd.Data
     return "".join(parts)
 
 
-def _count_rows(errors: Sequence[RowError]) -> int:
-    return len({e.index for e in errors if e.index is not None})
+class _InvalidRows:
+    """What both reports derive from their ``errors``: the invalid rows, counted once each."""
+
+    errors: tuple[RowError, ...]
+
+    @cached_property
+    def _invalid_labels(self) -> tuple[Hashable, ...]:
+        """The labels of the invalid rows, once each, computed once (reports are frozen)."""
+        return tuple(dict.fromkeys(e.index for e in self.errors if e.index is not None))
+
+    @property
+    def invalid_index(self) -> list[Hashable]:
+        """Frame index labels of the invalid rows, in first-seen order (use with ``df.loc``)."""
+        return list(self._invalid_labels)
+
+    @property
+    def invalid(self) -> int:
+        """Number of distinct rows with at least one error (none of them sent to the topic)."""
+        return len(self._invalid_labels)
 
 
 @dataclass(frozen=True)
-class ValidationReport:
+class ValidationReport(_InvalidRows):
     """The result of checking a frame against a model, before (or without) sending anything.
 
     Attributes:
@@ -106,32 +124,18 @@ class ValidationReport:
     total: int
     errors: tuple[RowError, ...] = ()
     elapsed: float = 0.0
-    _invalid: int = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_invalid", _count_rows(self.errors))
-
-    @property
-    def invalid(self) -> int:
-        """Number of distinct rows with at least one error."""
-        return self._invalid
 
     @property
     def valid(self) -> int:
         """Rows that validated; 0 when a frame-level problem (e.g. a missing column) stopped it."""
         if any(e.index is None for e in self.errors):
             return 0
-        return self.total - self._invalid
+        return self.total - self.invalid
 
     @property
     def ok(self) -> bool:
         """``True`` when nothing is wrong."""
         return not self.errors
-
-    @property
-    def invalid_index(self) -> list[Hashable]:
-        """Frame index labels of the invalid rows, in first-seen order (use with ``df.loc``)."""
-        return list(dict.fromkeys(e.index for e in self.errors if e.index is not None))
 
     def to_frame(self) -> pd.DataFrame:
         """Return one row per problem: ``index, status, field, type, message, input``."""
@@ -162,7 +166,7 @@ class ValidationReport:
 
 
 @dataclass(frozen=True)
-class ProduceReport:
+class ProduceReport(_InvalidRows):
     """What happened to every row of a produce run: delivered, invalid, or failed.
 
     Every row is in exactly one of those groups, so
@@ -201,15 +205,6 @@ class ProduceReport:
     elapsed: float = 0.0
     columnar: int = 0
     dry_run: bool = False
-    _invalid: int = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_invalid", _count_rows(self.errors))
-
-    @property
-    def invalid(self) -> int:
-        """Rows that did not validate and were not sent to ``topic``."""
-        return self._invalid
 
     @property
     def maybe_written(self) -> int:
@@ -229,11 +224,6 @@ class ProduceReport:
     def ok(self) -> bool:
         """``True`` when every row was delivered."""
         return self.delivered == self.total
-
-    @property
-    def invalid_index(self) -> list[Hashable]:
-        """Frame index labels of the invalid rows (use with ``df.loc``)."""
-        return list(dict.fromkeys(e.index for e in self.errors if e.index is not None))
 
     @property
     def failed_index(self) -> list[Hashable]:
