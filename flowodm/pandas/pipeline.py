@@ -93,8 +93,12 @@ def check_model(model: Any, what: str) -> None:
 class ProduceRun(Generic[M]):
     """Send frames of rows as ``model`` messages and account for every row.
 
+    The report names rows by index label, so labels must be unique across all the frames sent
+    to one run. Which rows were acknowledged is known once ``finish`` returns; to record
+    progress that survives a crash, finish one run per chunk (as ``flowodm produce`` does).
+
     Args:
-        model: A ``FlowBaseModel`` subclass with a topic.
+        model: A ``FlowBaseModel`` subclass (with a topic, unless ``topic`` is given).
         key: A frame column holding the message keys; default: the model's ``key_field``.
         columns: ``{frame column: field name or alias}`` for columns named differently.
         extra: ``"forbid"`` (columns matching no field are an error) or ``"ignore"``.

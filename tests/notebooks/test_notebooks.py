@@ -80,7 +80,9 @@ def execute(
                 timeout=CELL_TIMEOUT,
                 resources={"metadata": {"path": str(path.parent)}},
             )
-            client.execute(env=env)
+            # cleanup_kc: shut the kernel down and close its sockets (a client given a kernel
+            # manager otherwise leaves both to the caller).
+            client.execute(env=env, cleanup_kc=True)
             executed[path] = notebook
         return executed[path]
 
@@ -182,7 +184,8 @@ def test_confluent_consumer_reads_back_every_delivered_row(
     notebook = execute(DATAFRAME_NOTEBOOK)
     topic = _topic_of(notebook)
     assert re.fullmatch(r"notebook-orders-[0-9a-f]{8}", topic)
-    keys = sorted(m.key() for m in consume_all(sandbox.bootstrap_servers, topic, 7, linger=0.5))
+    messages = consume_all(sandbox.bootstrap_servers, topic, 7, linger=0.5)
+    keys = sorted(m.key() or b"" for m in messages)
     expected = [b"ORD-0001", *(f"ORD-100{i}".encode() for i in range(1, 7))]
     assert keys == expected
 

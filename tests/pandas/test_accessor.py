@@ -85,6 +85,28 @@ def test_the_frame_is_never_modified() -> None:
     pd.testing.assert_frame_equal(frame, before)
 
 
+@pytest.mark.parametrize("columnar", [True, False])
+def test_a_missing_value_never_takes_the_fields_default(columnar: bool) -> None:
+    # count defaults to 0 and level to NEW, but neither accepts None: a gap is an invalid row.
+    frame = pd.DataFrame(
+        {
+            "sensor": ["a", "b", "c"],
+            "count": pd.Series([1, None, 3], dtype="Int64"),
+            "level": pd.Categorical(["PAID", "NEW", None]),
+        }
+    )
+    report = frame.flowodm.produce(
+        Reading, on_invalid="report", dry_run=True, progress=False, columnar=columnar
+    )
+    assert {(e.index, e.field, e.type) for e in report.errors} == {
+        (1, "count", "missing"),
+        (2, "level", "missing"),
+    }
+    assert report.delivered == 1
+    (only,) = frame.loc[[0]].flowodm.to_models(Reading)
+    assert (only.count, only.level) == (1, Status.PAID)
+
+
 def test_to_models_coerces_pandas_values_to_plain_python() -> None:
     frame = messy_orders().loc[[10, 17]]
     first, last = frame.flowodm.to_models(Order)
@@ -208,11 +230,11 @@ def test_wrong_types_are_reported_not_coerced_into_lies() -> None:
 def test_model_must_be_a_flow_model_class() -> None:
     frame = pd.DataFrame({"a": [1]})
     with pytest.raises(TypeError, match="needs a FlowBaseModel subclass, got class dict"):
-        frame.flowodm.validate(dict)  # type: ignore[arg-type]
+        frame.flowodm.validate(dict)
     with pytest.raises(TypeError, match="got instance of str"):
-        frame.flowodm.produce("Order", dry_run=True)  # type: ignore[arg-type]
+        frame.flowodm.produce("Order", dry_run=True)
     with pytest.raises(TypeError, match="FlowBaseModel subclass"):
-        frame.flowodm.to_models(int)  # type: ignore[arg-type]
+        frame.flowodm.to_models(int)
 
 
 def test_duplicate_index_labels_are_refused() -> None:
@@ -235,14 +257,14 @@ def test_duplicate_index_labels_are_refused() -> None:
 def test_bad_options_are_rejected(options: dict[str, object], message: str) -> None:
     frame = pd.DataFrame({"sensor": ["a"]})
     with pytest.raises(ValueError, match=message):
-        frame.flowodm.produce(Reading, dry_run=True, **options)  # type: ignore[arg-type]
+        frame.flowodm.produce(Reading, dry_run=True, **options)
 
 
 def test_a_bad_progress_option_fails_before_connecting() -> None:
     frame = pd.DataFrame({"sensor": ["a"]})
     # No connection is configured: the option's own error must come first.
     with pytest.raises(ConfigurationError, match=r"progress='bar' is not understood"):
-        frame.flowodm.produce(Reading, progress="bar")  # type: ignore[arg-type]
+        frame.flowodm.produce(Reading, progress="bar")
 
 
 def test_accessor_is_cheap_and_stateless() -> None:

@@ -109,7 +109,9 @@ def test_dead_letter_topic_gets_each_invalid_row_as_json(
     )
     assert report.dead_lettered == 6
     assert report.dead_letter_topic == dead
-    letters = [json.loads(m.value()) for m in consume_all(sandbox.bootstrap_servers, dead, 6)]
+    letters = [
+        json.loads(m.value() or b"") for m in consume_all(sandbox.bootstrap_servers, dead, 6)
+    ]
     by_index = {letter["index"]: letter for letter in letters}
     assert sorted(by_index) == [11, 12, 13, 14, 15, 16]
     eleven = by_index[11]
@@ -149,7 +151,7 @@ def test_dead_letter_values_are_the_original_cells_as_strict_json(
     assert (report.delivered, report.invalid, report.dead_lettered) == (1, 1, 1)
     pd.testing.assert_frame_equal(frame, before)  # sending never touches the frame
     (letter,) = consume_all(sandbox.bootstrap_servers, dead, 1)
-    record = json.loads(letter.value(), parse_constant=_not_json)
+    record = json.loads(letter.value() or b"", parse_constant=_not_json)
     assert record["index"] == 1
     assert record["values"] == {"count": -2, "ratio": "inf"}
     assert type(record["values"]["count"]) is int
