@@ -108,7 +108,11 @@ def test_committed_notebook_is_clean(path: Path) -> None:
     nbformat.validate(notebook)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert code, f"{path.name} has no code cells"
-    dirty = [cell.id for cell in code if cell.outputs or cell.execution_count is not None]
+    dirty = [
+        cell.id
+        for cell in code
+        if cell.outputs or cell.execution_count is not None or "execution" in cell.metadata
+    ]
     assert not dirty, f"{path.name}: clear the outputs of cells {dirty} before committing"
     assert "widgets" not in notebook.metadata, f"{path.name}: saved widget state; clear it"
 
