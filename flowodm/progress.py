@@ -156,7 +156,10 @@ def open_bar(
 class DeliveryProgress:
     """Drive a bar that counts acknowledged rows and shows invalid and failed counts as a postfix.
 
-    All calls come from the thread that polls the producer, never from librdkafka's threads.
+    Invalid rows are never sent, so each one found lowers the bar's total: a run whose valid rows
+    were all delivered ends full (not as a "failed" red notebook bar) while the postfix still
+    shows how many rows were invalid. All calls come from the thread that polls the producer,
+    never from librdkafka's threads.
     """
 
     __slots__ = ("_bar", "_shown")
@@ -164,6 +167,16 @@ class DeliveryProgress:
     def __init__(self, bar: ProgressBar | None) -> None:
         self._bar = bar
         self._shown: tuple[int, int] = (0, 0)
+
+    def _drop_from_total(self, rows: int) -> None:
+        bar: Any = self._bar
+        if rows <= 0 or not getattr(bar, "total", None):
+            return
+        bar.total = max(0, bar.total - rows)
+        # tqdm.notebook draws its widget from the max it was created with; keep them in step.
+        children: Any = getattr(getattr(bar, "container", None), "children", ())
+        if len(children) == 3 and hasattr(children[1], "max"):
+            children[1].max = max(1, bar.total)
 
     def acked(self, n: int) -> None:
         """Count ``n`` more rows acknowledged by the broker."""
@@ -173,6 +186,7 @@ class DeliveryProgress:
     def counts(self, *, invalid: int, failed: int) -> None:
         """Show the running invalid and failed counts (redrawn with the next update)."""
         if self._bar is not None and (invalid, failed) != self._shown:
+            self._drop_from_total(invalid - self._shown[0])
             self._shown = (invalid, failed)
             self._bar.set_postfix(invalid=invalid, failed=failed, refresh=False)
 

@@ -106,3 +106,32 @@ def test_widget_tier_builds_a_notebook_bar_even_without_a_kernel() -> None:
     assert isinstance(bar, tqdm.notebook.tqdm)
     bar.update(3)
     bar.close()
+
+
+def test_invalid_rows_come_off_the_total_so_a_clean_run_ends_full() -> None:
+    bar = open_progress(RecordingBar, total=10, desc="orders")
+    progress = DeliveryProgress(bar)
+
+    progress.counts(invalid=2, failed=0)
+    progress.acked(5)
+    progress.counts(invalid=3, failed=0)
+    progress.acked(2)
+    progress.counts(invalid=3, failed=0)  # unchanged counts change nothing
+
+    assert bar is not None
+    assert (bar.n, bar.total) == (7, 7)
+    assert bar.postfixes[-1] == {"invalid": 3, "failed": 0}
+
+
+def test_the_notebook_bar_widget_follows_the_lowered_total() -> None:
+    from tqdm.notebook import tqdm as notebook_tqdm
+
+    bar = notebook_tqdm(total=6, desc="orders", leave=True)
+    progress = DeliveryProgress(bar)
+
+    progress.counts(invalid=3, failed=0)
+    progress.acked(3)
+    progress.close()
+
+    widget = bar.container.children[1]
+    assert (widget.value, widget.max, widget.bar_style) == (3, 3, "success")

@@ -176,6 +176,59 @@ def test_codec_always_matches_fastavro(data: st.DataObject) -> None:
     assert AvroCodec(schema).encode(datum) == expected
 
 
+# Zig-zagged values at every varint length boundary (7-bit groups) and table edge (14 bits).
+VARINT_EDGES = sorted(
+    {
+        z + delta
+        for z in [0, 127, 128, 8191, 8192, 16383, 16384, 2**21, 2**28, 2**35, 2**42, 2**49, 2**56]
+        + [2**63, 2**64 - 1]
+        for delta in (-1, 0, 1)
+        if 0 <= z + delta < 2**64
+    }
+)
+
+
+def _unzigzag(z: int) -> int:
+    """The long whose zig-zag encoding is ``z``."""
+    return (z >> 1) ^ -(z & 1)
+
+
+def _compiled(schema: Any) -> Any:
+    named: dict[str, Any] = {}
+    return compile_encoder(fastavro.parse_schema(schema, named_schemas=named), named)
+
+
+@pytest.mark.parametrize("zigzag", VARINT_EDGES)
+def test_longs_at_varint_edges_match_fastavro(zigzag: int) -> None:
+    value = _unzigzag(zigzag)
+    assert (value << 1) ^ (value >> 63) == zigzag  # the edge is really hit
+    assert _compiled("long")(value) == fastavro_bytes("long", value)
+    assert _compiled(["null", "long"])(value) == fastavro_bytes(["null", "long"], value)
+
+
+@pytest.mark.parametrize("length", [0, 63, 64, 4095, 4096, 8191, 8192, 8193, 2**20 + 3])
+def test_lengths_at_varint_edges_match_fastavro(length: int) -> None:
+    text, items = "x" * length, list(range(length % 9000))
+    assert _compiled("string")(text) == fastavro_bytes("string", text)
+    array = {"type": "array", "items": "long"}
+    assert _compiled(array)(items) == fastavro_bytes(array, items)
+
+
+def test_timestamps_millis_and_micros_match_fastavro() -> None:
+    moments = [
+        dt.datetime(1970, 1, 1, tzinfo=dt.UTC),
+        dt.datetime(1969, 12, 31, 23, 59, 59, 999000, tzinfo=dt.UTC),
+        dt.datetime(2026, 5, 17, 12, 30, 1, 234000, tzinfo=dt.UTC),
+        dt.datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=dt.UTC),
+        dt.datetime(1, 1, 1, tzinfo=dt.UTC),
+    ]
+    for unit in ("millis", "micros"):
+        schema = {"type": "long", "logicalType": f"timestamp-{unit}"}
+        encoder = _compiled(schema)
+        for moment in moments:
+            assert encoder(moment) == fastavro_bytes(schema, moment), (unit, moment)
+
+
 ORDER_SCHEMA = {
     "type": "record",
     "name": "Order",
