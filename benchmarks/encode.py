@@ -2,66 +2,26 @@
 
 Run: ``.venv/bin/python benchmarks/encode.py [--rows N] [--rounds R]``. Prints the median over
 rounds (variants interleave per round, so machine drift hits all alike) and checks that every
-variant wrote the same bytes. Workload as in the performance notes: UUID order id, customer id,
-2-dp amount, quantity 1-49, aware UTC created_at at ms precision, a 5-value status enum and a
-note present on ~30% of rows.
+variant wrote the same bytes. Workload: the order-like records of ``workload.py`` (the
+performance notes' UUID order id, customer id, 2-dp amount, quantity, aware UTC ``created_at``
+at ms precision, 5-value status enum, note on ~30% of rows).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import gc
-import random
 import statistics
 import time
-import uuid
 from collections.abc import Callable
-from enum import StrEnum
 from io import BytesIO
 from typing import Any
 
 import fastavro
-from pydantic import BaseModel
+from workload import Order, build_orders
 
 from flowodm.schema import DatumConverter, build_avro_schema
 from flowodm.serde.avro import AvroCodec
-
-
-class Status(StrEnum):
-    NEW = "NEW"
-    PAID = "PAID"
-    PACKED = "PACKED"
-    SHIPPED = "SHIPPED"
-    CANCELLED = "CANCELLED"
-
-
-class Order(BaseModel):
-    order_id: str
-    customer_id: str
-    amount: float
-    quantity: int
-    created_at: dt.datetime
-    status: Status
-    note: str | None = None
-
-
-def make_orders(rows: int, seed: int = 7) -> list[Order]:
-    rng = random.Random(seed)
-    start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-    statuses = list(Status)
-    return [
-        Order(
-            order_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-            customer_id=f"CUST-{rng.randrange(10**7):07d}",
-            amount=round(rng.uniform(1, 1000), 2),
-            quantity=rng.randrange(1, 50),
-            created_at=start + dt.timedelta(milliseconds=rng.randrange(10**10)),
-            status=rng.choice(statuses),
-            note=("n" * 32) if rng.random() < 0.3 else None,
-        )
-        for _ in range(rows)
-    ]
 
 
 def main() -> None:
@@ -74,7 +34,7 @@ def main() -> None:
     parsed = fastavro.parse_schema(schema)
     converter = DatumConverter(Order, schema)
     codec = AvroCodec(schema)
-    orders = make_orders(args.rows)
+    orders = build_orders(args.rows)
     datums = [converter.to_datum(o) for o in orders]
 
     def fastavro_dict_schema() -> list[bytes]:

@@ -8,7 +8,9 @@
   the rest (those callbacks report ``_PURGE_QUEUE``/``_PURGE_INFLIGHT``) and closes it, on the
   poller thread, so callbacks never run on two threads at once.
 - ``ClientErrorLog`` is the default ``error_cb``: client-level errors go to logging, each kind
-  at most every 30 s.
+  at most every 30 s. ``FlowProducer.close_quietly()`` silences it first: confluent's
+  ``close()`` serves the queue, and errors queued while nobody used the producer (a broker that
+  went away, e.g. a test sandbox that stopped) are noise on the way out.
 """
 
 from __future__ import annotations
@@ -35,8 +37,12 @@ class FlowProducer(Producer):
     """confluent's ``Producer`` whose ``flush``/``poll`` also accept ``timeout=None`` (no limit).
 
     Everything else is confluent's API unchanged: ``flush`` returns the number of messages
-    still queued, ``len(producer)`` the number in flight or queued.
+    still queued, ``len(producer)`` the number in flight or queued plus the events (delivery
+    reports, client errors) not served yet.
     """
+
+    #: FlowODM's default error callback when ``Connection.new_producer`` installed one.
+    error_log: ClientErrorLog | None = None
 
     def flush(self, timeout: float | None = None) -> int:
         """Wait until queued messages are delivered (or failed); return how many are left."""
@@ -45,6 +51,16 @@ class FlowProducer(Producer):
     def poll(self, timeout: float | None = None) -> int:
         """Serve delivery callbacks for up to ``timeout`` seconds; return how many ran."""
         return super().poll(-1 if timeout is None else timeout)
+
+    def close_quietly(self) -> None:
+        """Close an idle producer without logging the client errors still queued on it.
+
+        Only FlowODM's own ``error_log`` is silenced; a user's ``error_cb`` still sees them.
+        Meant for producers holding no messages (``close()`` waits for queued messages).
+        """
+        if self.error_log is not None:
+            self.error_log.silence()
+        self.close()
 
 
 class Poller:
@@ -127,8 +143,15 @@ class ClientErrorLog:
     def __init__(self, interval: float = _ERROR_LOG_INTERVAL) -> None:
         self._interval = interval
         self._last: dict[int, float] = {}
+        self._silent = False
+
+    def silence(self) -> None:
+        """Drop every later report: the client is being closed on purpose."""
+        self._silent = True
 
     def __call__(self, error: KafkaError) -> None:
+        if self._silent:
+            return
         now = time.monotonic()
         code = error.code()
         if not error.fatal() and now - self._last.get(code, -self._interval) < self._interval:

@@ -4,28 +4,57 @@ An idempotent producer needs about 0.5 s before its first delivery (librdkafka w
 to acquire a producer id), which would dominate a small ``produce_many``. A bulk producer is
 configured with ``delivery.report.only.error`` and one global error callback, a ``Route`` that
 is pointed at whichever sender currently uses the producer.
+
+Lifetime of an idle producer (one that a ``BulkSender`` gave back drained and healthy):
+
+* at most ``MAX_IDLE`` are kept per (connection, ``message.timeout.ms``); one more is closed
+  at once;
+* one idle for ``idle_seconds`` (default ``IDLE_SECONDS``, 60 s: long enough for the chunks of
+  a backfill or the cells of a notebook to reuse it) is closed by a daemon thread
+  (``flowodm-pool-reaper``) that runs only while something is pooled;
+* ``Connection.close()`` closes every one kept for that connection, and one whose connection
+  was garbage-collected is dropped with it.
+
+They are closed with ``FlowProducer.close_quietly()``: client errors queued while nobody used
+the producer (e.g. the broker of a test session that already stopped) are not logged.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, Message
 
-__all__ = ["POOL", "ProducerFactory", "Route", "discard_pooled_producers"]
+from flowodm._poller import FlowProducer
 
-# Idle producers kept per (connection, message timeout); more are created on demand.
-_POOL_SIZE = 2
+__all__ = [
+    "IDLE_SECONDS",
+    "MAX_IDLE",
+    "POOL",
+    "REAPER_THREAD_NAME",
+    "ProducerFactory",
+    "Route",
+    "discard_pooled_producers",
+]
+
+#: Idle producers kept per (connection, message timeout); more are created on demand.
+MAX_IDLE = 2
+#: Seconds an idle producer is kept before it is closed.
+IDLE_SECONDS = 60.0
+#: Name of the thread that closes producers idle for too long.
+REAPER_THREAD_NAME = "flowodm-pool-reaper"
 
 
 class ProducerFactory(Protocol):
     """What a bulk sender needs from a connection: a fresh producer with extra settings."""
 
-    def new_producer(self, extra: Mapping[str, Any] | None = None) -> Producer:
-        """Return a new confluent ``Producer`` with the connection's settings plus ``extra``."""
+    def new_producer(self, extra: Mapping[str, Any] | None = None) -> FlowProducer:
+        """Return a new ``FlowProducer`` with the connection's settings plus ``extra``."""
         ...
 
 
@@ -43,16 +72,29 @@ class Route:
             target(error, message)
 
 
+@dataclass(frozen=True)
+class _Idle:
+    producer: FlowProducer
+    route: Route
+    until: float  # time.monotonic() after which it is closed
+
+
 class _ProducerPool:
-    """Idle producers per connection (weakly keyed) and per ``message.timeout.ms``."""
+    """Idle producers per connection (weakly keyed) and per ``message.timeout.ms``.
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._idle: weakref.WeakKeyDictionary[Any, dict[int, list[tuple[Producer, Route]]]]
+    Args:
+        idle_seconds: How long an idle producer is kept before it is closed.
+    """
+
+    def __init__(self, idle_seconds: float = IDLE_SECONDS) -> None:
+        self.idle_seconds = idle_seconds
+        self._lock = threading.Condition()
+        self._idle: weakref.WeakKeyDictionary[Any, dict[int, list[_Idle]]]
         self._idle = weakref.WeakKeyDictionary()
+        self._reaper: threading.Thread | None = None
 
-    def take(self, connection: ProducerFactory, timeout_ms: int) -> tuple[Producer, Route]:
-        """Return an idle producer for ``connection``, or a new one."""
+    def take(self, connection: ProducerFactory, timeout_ms: int) -> tuple[FlowProducer, Route]:
+        """Return an idle producer for ``connection`` (the most recently used), or a new one."""
         with self._lock:
             try:
                 if getattr(connection, "closed", False):
@@ -61,7 +103,8 @@ class _ProducerPool:
             except TypeError:  # an unhashable or non-weakrefable connection: no pooling
                 idle = None
             if idle:
-                return idle.pop()
+                entry = idle.pop()
+                return entry.producer, entry.route
         route = Route()
         producer = connection.new_producer(
             {
@@ -73,19 +116,23 @@ class _ProducerPool:
         return producer, route
 
     def give_back(
-        self, connection: ProducerFactory, timeout_ms: int, producer: Producer, route: Route
+        self, connection: ProducerFactory, timeout_ms: int, producer: FlowProducer, route: Route
     ) -> None:
-        """Keep a drained, healthy producer for the next sender (up to ``_POOL_SIZE``)."""
+        """Keep a drained, healthy producer for the next sender, or close it if none is kept."""
         route.target = None
+        kept = False
         with self._lock:
             try:
-                if getattr(connection, "closed", False):
-                    return
-                idle = self._idle.setdefault(connection, {}).setdefault(timeout_ms, [])
+                if not getattr(connection, "closed", False):
+                    idle = self._idle.setdefault(connection, {}).setdefault(timeout_ms, [])
+                    if len(idle) < MAX_IDLE:
+                        idle.append(_Idle(producer, route, time.monotonic() + self.idle_seconds))
+                        kept = True
+                        self._wake_reaper()
             except TypeError:
-                return
-            if len(idle) < _POOL_SIZE:
-                idle.append((producer, route))
+                pass
+        if not kept:
+            producer.close_quietly()
 
     def discard(self, connection: ProducerFactory) -> None:
         """Close and forget every idle producer of ``connection`` (they hold no messages)."""
@@ -94,9 +141,46 @@ class _ProducerPool:
                 idle = self._idle.pop(connection, {})
             except TypeError:
                 return
-        for producers in idle.values():
-            for producer, _ in producers:
-                producer.close()
+        for entries in idle.values():
+            for entry in entries:
+                entry.producer.close_quietly()
+
+    def _wake_reaper(self) -> None:
+        """Start the reaper thread, or make it look at the new deadline (lock held)."""
+        if self._reaper is None:
+            self._reaper = threading.Thread(target=self._reap, name=REAPER_THREAD_NAME, daemon=True)
+            self._reaper.start()
+        else:
+            self._lock.notify()
+
+    def _reap(self) -> None:
+        """Close producers idle past their deadline; end when nothing is pooled any more."""
+        while True:
+            with self._lock:
+                expired, next_deadline = self._expired(time.monotonic())
+                if not expired:
+                    if next_deadline is None:
+                        self._reaper = None
+                        return
+                    self._lock.wait(max(0.0, next_deadline - time.monotonic()))
+                    continue
+            for producer in expired:  # outside the lock: close() serves the queue
+                producer.close_quietly()
+
+    def _expired(self, now: float) -> tuple[list[FlowProducer], float | None]:
+        """Remove and return the producers idle past ``now``, and the next deadline (lock held)."""
+        expired: list[FlowProducer] = []
+        next_deadline: float | None = None
+        for by_timeout in list(self._idle.values()):
+            for timeout_ms, entries in list(by_timeout.items()):
+                expired += [e.producer for e in entries if e.until <= now]
+                entries[:] = [e for e in entries if e.until > now]
+                if not entries:
+                    del by_timeout[timeout_ms]
+                for entry in entries:
+                    if next_deadline is None or entry.until < next_deadline:
+                        next_deadline = entry.until
+        return expired, next_deadline
 
 
 POOL = _ProducerPool()

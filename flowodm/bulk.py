@@ -4,9 +4,18 @@ Why it is fast: its producer is configured with ``delivery.report.only.error=tru
 global error callback, so librdkafka runs no Python for a message that is delivered. The number
 acknowledged is derived from the producer's queue length::
 
-    delivered = enqueued - len(producer) - failures served
+    delivered = enqueued - outstanding - failures served
 
-and a failure is mapped back to the caller's ``ref`` by its ``(key, value)`` bytes through the
+``len(producer)`` counts the messages not yet acknowledged or reported (queued, in flight, or
+failed with the report not served yet) plus the events not yet served: failure reports and
+client errors (a broker that is down queues one per reconnect attempt). So every producer is
+polled (``poll(0)``, serving those events) right before its length is read: ``outstanding`` is
+then exact except for events that arrived in the microseconds between the two calls, which can
+only make it larger. ``delivered`` is therefore a lower bound that never decreases (it is the
+maximum of what it was and what is computed now) and never exceeds ``enqueued - failures``;
+it is exact when nothing is outstanding, i.e. after ``close()`` returns normally.
+
+A failure is mapped back to the caller's ``ref`` by its ``(key, value)`` bytes through the
 in-flight window (``flowodm._inflight``), which is indexed only when a failure arrives. The
 window is forgotten whenever the queue drains to zero, and a drain is forced when it holds more
 than ``max_tracked`` messages, so memory stays bounded. Producers are reused across senders
@@ -31,6 +40,7 @@ from typing import Generic, TypeVar
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from flowodm._inflight import InflightWindow
+from flowodm._poller import FlowProducer
 from flowodm._producer_pool import POOL, ProducerFactory, Route
 from flowodm.delivery import (
     BulkResult,
@@ -104,16 +114,16 @@ class BulkSender(Generic[RefT]):
         self._failed: list[FailedDelivery[RefT]] = []
         self._enqueued = 0  # messages accepted by a producer's queue
         self._report_failures = 0  # failures served from delivery reports (part of _enqueued)
-        self._acked_reported = 0
+        self._acked = 0  # acknowledged so far: monotonic, never above enqueued - failures
         self._since_maintenance = 0
         self._stalled = False
         self._replace_producer = False
-        self._retired: list[Producer] = []
+        self._retired: list[FlowProducer] = []
         self._result: BulkResult[RefT] | None = None
         self._last_completed = 0
         self._last_progress = time.monotonic()
         self._timeout_ms = max(1, round(timeout * 1000))
-        self._producer: Producer | None = None
+        self._producer: FlowProducer | None = None
         self._route = Route()
         self._take_producer()
 
@@ -200,12 +210,18 @@ class BulkSender(Generic[RefT]):
         produce = self._require_open().produce
         topic = self.topic
         skipped: set[int] = set()
+
+        def track(end: int) -> None:
+            self._enqueued += end - start - len(skipped)
+            keys_run = None if keys is None else keys[start:end]
+            self._window.add_many(values[start:end], keys_run, refs[start:end], skipped)
+
         for i in range(start, stop):
             key = None if keys is None else keys[i]
             try:
                 produce(topic, values[i], key)
             except BufferError:
-                self._track_run(values, keys, refs, start, i, skipped)
+                track(i)
                 if self._send_when_room(values[i], key, refs[i], None, None):
                     self._enqueued += 1
                     self._window.add(values[i], key, refs[i], None)
@@ -213,28 +229,15 @@ class BulkSender(Generic[RefT]):
             except KafkaException as exc:
                 self._record_rejected(refs[i], exc)
                 skipped.add(i - start)
-        self._track_run(values, keys, refs, start, stop, skipped)
+        track(stop)
         return stop
-
-    def _track_run(
-        self,
-        values: Sequence[bytes],
-        keys: Sequence[bytes | None] | None,
-        refs: Sequence[RefT],
-        start: int,
-        stop: int,
-        skipped: set[int],
-    ) -> None:
-        self._enqueued += stop - start - len(skipped)
-        keys_run = None if keys is None else keys[start:stop]
-        self._window.add_many(values[start:stop], keys_run, refs[start:stop], skipped)
 
     def poll(self, timeout: float = 0.0) -> int:
         """Serve pending error reports, report progress, and return the acknowledged count."""
         self._require_open()
         self._serve(timeout)
         self._maintain()
-        return self._acked()
+        return self._acked
 
     def close(self) -> BulkResult[RefT]:
         """Wait until every message is acknowledged or failed, and return the outcome.
@@ -262,8 +265,15 @@ class BulkSender(Generic[RefT]):
 
     @property
     def delivered(self) -> int:
-        """Number of messages acknowledged so far (as of the last served report)."""
-        return self._acked()
+        """Number of messages acknowledged so far (after serving pending reports).
+
+        Never decreases and never exceeds the messages enqueued minus those failed; exact once
+        nothing is outstanding (see the module docstring). After ``close()`` it is the result's.
+        """
+        if self._result is not None:
+            return self._result.delivered
+        self._count_acked(self._outstanding())
+        return self._acked
 
     @property
     def failed(self) -> list[FailedDelivery[RefT]]:
@@ -288,22 +298,26 @@ class BulkSender(Generic[RefT]):
 
     # ---------------------------------------------------------------- bookkeeping
 
-    def _producers(self) -> list[Producer]:
+    def _producers(self) -> list[FlowProducer]:
         current = [self._producer] if self._producer is not None else []
         return current + self._retired
 
     def _outstanding(self) -> int:
-        return sum(len(p) for p in self._producers())
+        """Messages neither acknowledged nor reported yet (serves pending reports first)."""
+        return sum(_queued(p) for p in self._producers())
 
-    def _acked(self) -> int:
-        return self._enqueued - self._outstanding() - self._report_failures
+    def _count_acked(self, outstanding: int) -> None:
+        """Raise the acknowledged count to what ``outstanding`` implies; tell ``on_acked``."""
+        ceiling = self._enqueued - self._report_failures
+        acked = min(ceiling, max(self._acked, ceiling - outstanding))
+        if acked > self._acked and self._on_acked is not None:
+            self._on_acked(acked - self._acked)
+        self._acked = acked
 
     def _serve(self, timeout: float) -> None:
         """Poll every producer (serving error reports) and drop retired ones that drained."""
         if self._retired:
-            for old in self._retired:
-                old.poll(0)
-            self._retired = [old for old in self._retired if len(old)]
+            self._retired = [old for old in self._retired if _queued(old)]
         if self._producer is not None:
             self._producer.poll(timeout)
         if self._replace_producer and self._producer is not None:
@@ -333,10 +347,7 @@ class BulkSender(Generic[RefT]):
             self._last_progress = now
         elif now - self._last_progress > self.stall_timeout:
             self._raise_stalled(outstanding)
-        acked = completed - self._report_failures
-        if self._on_acked is not None and acked > self._acked_reported:
-            self._on_acked(acked - self._acked_reported)
-        self._acked_reported = max(self._acked_reported, acked)
+        self._count_acked(outstanding)
 
     def _drain(self) -> None:
         """Wait until no message is outstanding, then forget the in-flight window."""
@@ -383,8 +394,8 @@ class BulkSender(Generic[RefT]):
     def _raise_stalled(self, outstanding: int) -> None:
         self._stalled = True
         self._purge()
-        unaccounted = self._outstanding()
         result = self._finish()
+        unaccounted = self._enqueued - self._report_failures - result.delivered
         extra = f"; {unaccounted} more gave no report even after a purge" if unaccounted else ""
         raise BulkDeliveryTimeoutError(
             f"no delivery to {self.topic!r} completed for {self.stall_timeout:g} s with "
@@ -404,17 +415,15 @@ class BulkSender(Generic[RefT]):
             self._serve(_POLL_STEP)
 
     def _finish(self) -> BulkResult[RefT]:
-        # Computed before the producers are dropped: a message still queued is not delivered.
-        result = BulkResult(delivered=self._acked(), failed=list(self._failed))
-        if self._on_acked is not None and result.delivered > self._acked_reported:
-            self._on_acked(result.delivered - self._acked_reported)
-            self._acked_reported = result.delivered
+        # Counted before the producers are dropped: a message still queued is not delivered.
+        self._count_acked(self._outstanding())
+        result = BulkResult(delivered=self._acked, failed=list(self._failed))
         self._result = result
         producer = self._producer
         # A drained, healthy producer goes back to the pool; one that stalled, was purged or
-        # broke is dropped.
+        # broke is dropped (freed with its last reference, without serving its queue).
         healthy = not self._stalled and not self._replace_producer
-        if producer is not None and healthy and len(producer) == 0:
+        if producer is not None and healthy and _queued(producer) == 0:
             POOL.give_back(self._connection, self._timeout_ms, producer, self._route)
         self._route.target = None
         self._producer = None
@@ -422,7 +431,7 @@ class BulkSender(Generic[RefT]):
         self._window.clear()
         return result
 
-    def _require_open(self) -> Producer:
+    def _require_open(self) -> FlowProducer:
         if self._producer is None:
             raise ProducerError(
                 "this BulkSender is closed; create a new one to send more", topic=self.topic
@@ -439,3 +448,13 @@ class BulkSender(Generic[RefT]):
             f"BulkSender(topic={self.topic!r}, {state}, enqueued={self._enqueued}, "
             f"failed={len(self._failed)})"
         )
+
+
+def _queued(producer: Producer) -> int:
+    """Messages on ``producer`` not yet acknowledged or reported, after serving its events.
+
+    ``len()`` also counts unserved events (client errors, failure reports); serving them first
+    leaves only those that arrive in between.
+    """
+    producer.poll(0)
+    return len(producer)

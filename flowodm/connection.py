@@ -11,7 +11,8 @@ Contract (used by ``producer.py``, the DataFrame kit, the CLI and the sandbox):
   first time (``ConfigurationError`` with the fix when no bootstrap servers are configured).
   ``get_producer()`` is ``get_connection().producer``: a ``FlowProducer``, i.e. confluent's
   ``Producer`` whose ``flush(timeout=None)`` returns the number of messages left.
-  ``disconnect()`` closes the current one.
+  ``disconnect()`` closes the current one (``disconnect(bootstrap_servers=…)`` only if it
+  uses those servers).
 - ``Connection.producer`` is created lazily under a lock, together with a daemon poller thread
   (``flowodm._poller``) that calls ``poll(0.1)`` so delivery callbacks run without anybody
   calling ``flush()``: ``produce_nowait(callback=…)`` callbacks and ``produce()``/``aproduce()``
@@ -192,10 +193,13 @@ class Connection:
             ConfigurationError: an unknown or invalid librdkafka property (named in the message).
         """
         settings = self.producer_settings(extra)
-        settings.setdefault("error_cb", ClientErrorLog())
+        error_log = None
+        if "error_cb" not in settings:
+            error_log = settings["error_cb"] = ClientErrorLog()
         producer: FlowProducer = self._create(
             FlowProducer, settings, extra or {}, "producer_config"
         )
+        producer.error_log = error_log
         return producer
 
     def validate(self) -> None:
@@ -438,16 +442,28 @@ def get_producer() -> FlowProducer:
     return get_connection().producer
 
 
-def disconnect(timeout: float = REPLACE_FLUSH_TIMEOUT) -> int:
+def disconnect(
+    timeout: float = REPLACE_FLUSH_TIMEOUT, *, bootstrap_servers: str | None = None
+) -> int:
     """Close the current connection (flush bounded by ``timeout``) and forget it.
 
+    Args:
+        timeout: Seconds the flush may take before what is left is purged.
+        bootstrap_servers: Only close a current connection to exactly these servers (e.g. a
+            test sandbox that is about to stop); any other is kept.
+
     Returns:
-        The number of messages that were not delivered (0 if there was no connection).
+        The number of messages that were not delivered (0 if nothing was closed).
     """
     global _current
     with _current_lock:
-        old, _current = _current, None
-    return old.close(timeout) if old is not None else 0
+        old = _current
+        if old is None or (
+            bootstrap_servers is not None and old.config.bootstrap_servers != bootstrap_servers
+        ):
+            return 0
+        _current = None
+    return old.close(timeout)
 
 
 def _install(connection: Connection, *, replace: bool = True) -> Connection:

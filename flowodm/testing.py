@@ -5,7 +5,11 @@ Enable with ``pytest_plugins = ["flowodm.testing"]`` in a ``conftest.py``. Fixtu
 * ``sandbox`` (session): a ``Sandbox`` on free ports in a temporary directory, stopped at the
   end of the session. If ``FLOWODM_TEST_BOOTSTRAP_SERVERS`` and
   ``FLOWODM_TEST_SCHEMA_REGISTRY_URL`` are set when pytest starts, that external stack is used
-  instead and nothing is started (bring your own cluster).
+  instead and nothing is started (bring your own cluster). Before the sandbox stops, the
+  current connection (``flowodm.connect()``) is closed if it points at it, so no producer is
+  left retrying a broker that is gone.
+* ``flowodm_connection``: a ``Connection`` of its own to the sandbox (not made current),
+  closed when the test ends.
 * ``make_topic``: a factory ``make_topic(partitions=1, prefix="t") -> str`` that creates a
   uniquely named topic and waits until metadata shows all its partitions.
 * ``registry_client``: a confluent ``SchemaRegistryClient`` for the sandbox, with a timeout.
@@ -33,11 +37,22 @@ if TYPE_CHECKING:
     from confluent_kafka.admin import AdminClient
     from confluent_kafka.schema_registry import SchemaRegistryClient
 
-__all__ = ["TopicFactory", "consume_all", "make_topic", "registry_client", "sandbox"]
+    from flowodm.connection import Connection
+
+__all__ = [
+    "TopicFactory",
+    "consume_all",
+    "flowodm_connection",
+    "make_topic",
+    "registry_client",
+    "sandbox",
+]
 
 BOOTSTRAP_ENV = "FLOWODM_TEST_BOOTSTRAP_SERVERS"
 REGISTRY_ENV = "FLOWODM_TEST_SCHEMA_REGISTRY_URL"
 REGISTRY_TIMEOUT = 10.0
+# Seconds a fixture's connection may take to flush what a test left queued.
+CLOSE_TIMEOUT = 5.0
 _TOPIC_TIMEOUT = 15.0
 _POLL_SECONDS = 0.2
 _TOPIC_PREFIX = re.compile(r"[A-Za-z0-9._-]{1,100}")
@@ -81,7 +96,33 @@ def sandbox(
     try:
         yield running
     finally:
+        from flowodm.connection import disconnect
+
+        disconnect(CLOSE_TIMEOUT, bootstrap_servers=running.bootstrap_servers)
         stop(data_dir)
+
+
+@pytest.fixture
+def flowodm_connection(sandbox: Sandbox) -> Iterator[Connection]:
+    """A ``Connection`` to the sandbox broker and registry, closed when the test ends.
+
+    It is not the current connection, so a test passes it explicitly (``connection=``). Its
+    teardown (flush at most ``CLOSE_TIMEOUT`` s, then close its producers, pooled ones too)
+    runs before the session's sandbox stops.
+    """
+    from flowodm.config import build_config
+    from flowodm.connection import Connection
+
+    connection = Connection(
+        build_config(
+            bootstrap_servers=sandbox.bootstrap_servers,
+            schema_registry_url=sandbox.schema_registry_url,
+        )
+    )
+    try:
+        yield connection
+    finally:
+        connection.close(CLOSE_TIMEOUT)
 
 
 @pytest.fixture(scope="session")

@@ -32,7 +32,7 @@ from flowodm.cli.summary import (
     problems_of,
 )
 from flowodm.cli.usage import UsageError
-from flowodm.exceptions import DataFrameValidationError, FlowODMError
+from flowodm.exceptions import ConfigurationError, DataFrameValidationError, FlowODMError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -147,12 +147,7 @@ def plan_job(args: argparse.Namespace) -> Job:
         )
         start = checkpointer.resume()
     if not args.dry_run:
-        from flowodm.connection import connect
-
-        # Arguments over the environment (KAFKA_BOOTSTRAP_SERVERS, SCHEMA_REGISTRY_URL …).
-        run_options["connection"] = connect(
-            bootstrap_servers=args.bootstrap_servers, schema_registry_url=args.schema_registry_url
-        )
+        run_options["connection"] = _connect(args)
     return Job(
         source=source,
         model=model,
@@ -166,6 +161,26 @@ def plan_job(args: argparse.Namespace) -> Job:
         progress=args.progress,
         shown_errors=args.show_errors,
     )
+
+
+def _connect(args: argparse.Namespace) -> Any:
+    """Connect from the flags over the environment (``KAFKA_BOOTSTRAP_SERVERS`` …).
+
+    Raises:
+        ConfigurationError: no bootstrap servers come from either; the message names the flag
+            and the variable (the core's own message speaks of ``flowodm.connect``).
+    """
+    from flowodm.connection import connect
+
+    connection = connect(
+        bootstrap_servers=args.bootstrap_servers, schema_registry_url=args.schema_registry_url
+    )
+    if connection.config.bootstrap_servers is None:
+        raise ConfigurationError(
+            "no Kafka bootstrap servers configured: pass --bootstrap-servers HOST:PORT or set "
+            "KAFKA_BOOTSTRAP_SERVERS (or FLOWODM_BOOTSTRAP_SERVERS)"
+        )
+    return connection
 
 
 class _Loop:

@@ -1,8 +1,11 @@
 """Resolve ``--model`` (``package.module:Class`` or ``path/to/file.py:Class``) to a model class.
 
-A file path that is also importable as a module (it lies under a ``sys.path`` entry, such as
-the current directory) is imported under that dotted name, so the model is the same class
-whichever spelling is used. Any other file is loaded on its own under a private module name.
+Modules are looked up in the current working directory first, whether the command runs as the
+``flowodm`` console script or as ``python -m flowodm``: like uvicorn's ``--app-dir .`` default,
+the working directory is put at the front of ``sys.path`` (once) before importing. A file path
+that is also importable as a module (it lies under a ``sys.path`` entry, such as the working
+directory) is imported under that dotted name, so the model is the same class whichever
+spelling is used. Any other file is loaded on its own under a private module name.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from flowodm.exceptions import FlowODMError
 if TYPE_CHECKING:
     from flowodm.model import FlowBaseModel
 
-__all__ = ["load_model"]
+__all__ = ["load_model", "working_directory_first"]
 
 _FORMS = "package.module:ClassName or path/to/file.py:ClassName"
+_PRIVATE_PREFIX = "_flowodm_model_file_"  # module names of stand-alone files
 
 
 def load_model(spec: str) -> type[FlowBaseModel]:
@@ -42,19 +46,43 @@ def load_model(spec: str) -> type[FlowBaseModel]:
     target, _, attribute = spec.rpartition(":")
     if not target or not attribute or not all(p.isidentifier() for p in attribute.split(".")):
         raise UsageError(f"--model {spec!r} must look like {_FORMS}")
+    working_directory_first()
     module = _import_target(spec, target)
     found: Any = module
+    where = _describe_target(target)
     for part in attribute.split("."):
         if not hasattr(found, part):
             raise UsageError(
-                f"--model {spec!r}: {found.__name__!r} has no attribute {part!r}"
+                f"--model {spec!r}: {where} has no attribute {part!r}"
                 f"{_did_you_mean(part, found, FlowBaseModel)}"
             )
         found = getattr(found, part)
+        where = f"class {found.__qualname__!r}" if isinstance(found, type) else repr(part)
     if not (isinstance(found, type) and issubclass(found, FlowBaseModel)):
         kind = f"class {found.__name__}" if isinstance(found, type) else type(found).__name__
         raise UsageError(f"--model {spec!r} is a {kind}, not a subclass of flowodm.FlowBaseModel")
     return found
+
+
+def working_directory_first() -> None:
+    """Put the current working directory at the front of ``sys.path`` unless it is there.
+
+    ``python -m`` does this itself (with ``""``); the console script does not, so without it
+    ``--model shop.events:OrderEvent`` would not find ``./shop/events.py``.
+    """
+    cwd = Path.cwd().resolve()
+    for entry in sys.path:
+        try:
+            if Path(entry or os.curdir).resolve() == cwd:
+                return
+        except OSError:  # an entry that cannot be resolved is simply not the working directory
+            continue
+    sys.path.insert(0, str(cwd))
+
+
+def _describe_target(target: str) -> str:
+    """Name the module as the user spelled it (never by the private name a file is loaded as)."""
+    return f"file {target!r}" if _is_path(target) else f"module {target!r}"
 
 
 def _did_you_mean(name: str, namespace: Any, base: type) -> str:
@@ -64,9 +92,14 @@ def _did_you_mean(name: str, namespace: Any, base: type) -> str:
         if isinstance(value, type) and issubclass(value, base) and value is not base
     ]
     close = difflib.get_close_matches(name, models, n=1)
+    listing = (
+        f"the FlowBaseModel classes there are {', '.join(sorted(models))}"
+        if models
+        else "it defines no FlowBaseModel class"
+    )
     if close:
-        return f" (did you mean {close[0]!r}?)"
-    return f"; models defined there: {', '.join(sorted(models))}" if models else ""
+        return f" (did you mean {close[0]!r}?); {listing}"
+    return f"; {listing}"
 
 
 def _is_path(target: str) -> bool:
@@ -94,8 +127,10 @@ def _guarded(spec: str, target: str, load: Any) -> ModuleType:
     except ModuleNotFoundError as exc:
         if exc.name is not None and (target == exc.name or target.startswith(f"{exc.name}.")):
             raise UsageError(
-                f"--model {spec!r}: no module named {target!r}; check the spelling, install "
-                "the package, or add its directory to PYTHONPATH (or pass the .py file's path)"
+                f"--model {spec!r}: no module named {target!r} in the working directory "
+                f"({os.getcwd()}) or on sys.path; check the spelling, run from the directory "
+                "that holds the package, install it, or add its directory to PYTHONPATH (or "
+                "pass the .py file's path)"
             ) from exc
         raise UsageError(_failure(spec, target, exc)) from exc
     except Exception as exc:  # any error in the user's module is reported, not raised
@@ -132,7 +167,7 @@ def _importable_name(file: Path) -> str | None:
 
 def _load_file(file: Path) -> ModuleType:
     """Execute a stand-alone ``.py`` file as a module registered under a private name."""
-    name = f"_flowodm_model_file_{file.stem}" if file.stem.isidentifier() else "_flowodm_model_file"
+    name = f"{_PRIVATE_PREFIX}{file.stem}" if file.stem.isidentifier() else _PRIVATE_PREFIX[:-1]
     if name in sys.modules and getattr(sys.modules[name], "__file__", None) == str(file):
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, file)

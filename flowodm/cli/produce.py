@@ -5,8 +5,9 @@ produces the valid rows and reports the rest with their file row numbers. ``--ch
 makes a long backfill resumable after a crash (see ``docs/backfill.md``).
 
 Exit codes: 0 every row was delivered (with ``--dry-run``: every row is valid), 1 a row was
-invalid or not delivered, or the run failed; 2 usage error (bad flag, unknown format, missing
-file, unusable ``--model``, checkpoint of another file).
+invalid or not delivered, or the run failed (the summary's last line, ``result: …``, says
+which); 2 usage error (bad flag, unknown format, missing file, unusable ``--model``,
+checkpoint of another file); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -46,11 +47,21 @@ checkpoint guarantee:
   the one chunk that was in flight when the earlier run died or stopped (at most --chunk-size
   rows). FILE records the input's path, size, modification time and a hash of its first MiB,
   and the topic; resuming on a different or changed file, or into another topic, is refused.
+  A row that cannot be parsed (a CSV row with the wrong number of fields or non-UTF-8 bytes, a
+  JSON Lines line that is not an object) stops the run after every row before it is finished
+  and checkpointed, so the checkpoint ends exactly at the bad row.
 
 exit codes:
-  0  every row was delivered (with --dry-run: every row is valid)
-  1  a row was invalid or not delivered, or the run failed (the message says why)
-  2  usage error: bad flag, unknown format, missing file, unusable --model, wrong checkpoint
+  0    every row was delivered (with --dry-run: every row is valid)
+  1    not every row was delivered: rows were invalid (not sent, and recorded), deliveries
+       failed, or the run stopped early or could not start. The summary's last line says
+       which, for instance:
+         result: 3 invalid row(s) not sent (recorded in 'errors.csv'); every valid row delivered
+         result: 12 row(s) failed to deliver (12 may have been written)
+         result: stopped early: no row from row 5,000 on was sent
+       (a run that could not start prints one "flowodm: error: ..." line on stderr instead)
+  2    usage error: bad flag, unknown format, missing file, unusable --model, wrong checkpoint
+  130  interrupted (Ctrl-C); the summary is printed
 """
 
 
@@ -68,7 +79,8 @@ def add_parser(subparsers: Any) -> None:
         "--model",
         required=True,
         metavar="SPEC",
-        help="the FlowBaseModel class: package.module:Class or path/to/file.py:Class",
+        help="the FlowBaseModel class: package.module:Class (looked up in the working "
+        "directory first, then on sys.path) or path/to/file.py:Class",
     )
     parser.add_argument(
         "--format",

@@ -1,6 +1,8 @@
 """``flowodm sandbox start|stop|status|env|registry``: the local broker and registry.
 
-Exit codes follow ``flowodm.cli.main``: 0 ok, 1 failed or not running, 2 usage error.
+Exit codes follow ``flowodm.cli.main``: 0 ok, 1 failed or not running, 2 usage error. Every
+command it suggests carries ``--data-dir`` when a data directory other than the default is in
+use, so that it can be pasted as it is.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import time
+from pathlib import Path
 from typing import Any
 
 from flowodm.exceptions import SandboxError
@@ -96,6 +99,20 @@ def _port(text: str) -> int:
     return port
 
 
+def _command(action: str, data_dir: Path) -> str:
+    """Return ``flowodm sandbox ACTION`` as a user should type it for the sandbox in ``data_dir``.
+
+    ``--data-dir`` is added unless ``data_dir`` is the default one (which already takes
+    ``$FLOWODM_SANDBOX_DIR`` into account), so the hint works when pasted into the same shell.
+    """
+    from flowodm.sandbox.state import resolve_data_dir
+
+    command = f"flowodm sandbox {action}"
+    if data_dir != resolve_data_dir(None):
+        command += f" --data-dir {shlex.quote(str(data_dir))}"
+    return command
+
+
 def _start(args: argparse.Namespace) -> int:
     """Start (or find) the sandbox and describe it."""
     from flowodm.sandbox import start
@@ -106,7 +123,9 @@ def _start(args: argparse.Namespace) -> int:
     )
     elapsed = time.perf_counter() - began
     print(sandbox.describe())
-    print(f'  ready in {elapsed:.1f} s; point clients at it with: eval "$(flowodm sandbox env)"')
+    env = _command("env", sandbox.data_dir)
+    print(f'  ready in {elapsed:.1f} s; point clients at it with: eval "$({env})"')
+    print(f"  stop it with: {_command('stop', sandbox.data_dir)}")
     return _EXIT_OK
 
 
@@ -130,11 +149,12 @@ def _status(args: argparse.Namespace) -> int:
     report = health(args.data_dir)
     if report.sandbox is not None:
         print(report.sandbox.describe())
+        print(f'  point clients at it with: eval "$({_command("env", report.data_dir)})"')
         return _EXIT_OK
     print(f"FlowODM sandbox not running (data dir {report.data_dir})")
     for problem in report.problems:
         print(f"  {problem}")
-    print("  start it with: flowodm sandbox start")
+    print(f"  start it with: {_command('start', report.data_dir)}")
     return _EXIT_FAILED
 
 
@@ -146,7 +166,7 @@ def _env(args: argparse.Namespace) -> int:
     if report.sandbox is None:
         raise SandboxError(
             f"no FlowODM sandbox is running (data dir {report.data_dir}): "
-            f"{'; '.join(report.problems)}; start it with: flowodm sandbox start"
+            f"{'; '.join(report.problems)}; start it with: {_command('start', report.data_dir)}"
         )
     for name, value in report.sandbox.env().items():
         print(f"export {name}={shlex.quote(value)}")

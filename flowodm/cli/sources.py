@@ -5,6 +5,11 @@ in the file (0-based, header excluded), so a row error names the file row and a 
 say "rows before N are done". Nothing is read ahead beyond one chunk and one parser block, so
 memory stays flat however large the file is.
 
+A row that cannot be parsed (a CSV row with the wrong number of fields or bytes that are not
+UTF-8, a JSON Lines line that is not one JSON object) ends the stream: every row before it is
+yielded first, in the usual chunks, and only then is the error raised, so a backfill finishes
+and checkpoints exactly the rows before the bad one.
+
 Values are never re-interpreted on the way in:
 
 - CSV cells stay strings (pydantic parses them into the model's field types); only an empty,
@@ -180,10 +185,15 @@ def _unreadable(source: Source, exc: BaseException) -> FlowODMError:
 def _jsonl_chunks(
     source: Source, *, chunk_size: int, start: int, stop: int | None
 ) -> Iterator[pd.DataFrame]:
-    """Parse one JSON object per non-blank line; blank lines are not rows."""
+    """Parse one JSON object per non-blank line; blank lines are not rows.
+
+    A line that cannot be parsed (or an input that cannot be read further) ends the rows: those
+    before it are yielded, then the error is raised.
+    """
     stream = _open_binary(source)
     records: list[dict[str, Any]] = []
     row, first = 0, start
+    error: FlowODMError | None = None
     try:
         for line_number, line in _numbered_rows(source, stream):
             if row < start:
@@ -196,10 +206,14 @@ def _jsonl_chunks(
             if len(records) == chunk_size:
                 yield _records_frame(records, first)
                 records, first = [], row
+    except FlowODMError as exc:
+        error = exc
     finally:
         _close(source, stream)
     if records:
         yield _records_frame(records, first)
+    if error is not None:
+        raise error
 
 
 def _numbered_rows(source: Source, stream: _Stream) -> Iterator[tuple[int, bytes]]:
@@ -245,7 +259,12 @@ def _records_frame(records: list[dict[str, Any]], first: int) -> pd.DataFrame:
 def _csv_chunks(
     source: Source, *, chunk_size: int, start: int, stop: int | None
 ) -> Iterator[pd.DataFrame]:
-    """Stream a CSV file through pyarrow with every column read as text."""
+    """Stream a CSV file through pyarrow with every column read as text.
+
+    Columns are read as bytes and checked as UTF-8 batch by batch, and a row with the wrong
+    number of fields is skipped by the parser and recorded, so a bad row costs only the rows
+    from it on: the rows before it in the same parser block are still yielded.
+    """
     pa = require("pyarrow", extra="pandas")
     pacsv = require("pyarrow.csv", extra="pandas")
     stream = _open_binary(source)
@@ -253,32 +272,109 @@ def _csv_chunks(
 
     def on_invalid_row(row: Any) -> str:
         bad_rows.append(row)
-        return "error"
+        return "skip"  # _csv_batches stops at the first one, after the rows before it
 
+    ended = _Ended()
     try:
         names = _read_csv_header(source, stream)
         try:
             reader = pacsv.open_csv(
                 stream,
-                # Single-threaded so the parser knows row numbers for its error messages.
+                # Single-threaded so the parser knows the row number of a malformed row.
                 read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
                 parse_options=pacsv.ParseOptions(
                     newlines_in_values=True, invalid_row_handler=on_invalid_row
                 ),
                 convert_options=pacsv.ConvertOptions(
-                    column_types=dict.fromkeys(names, pa.string()),
+                    column_types=dict.fromkeys(names, pa.binary()),
                     strings_can_be_null=True,
                     null_values=[""],
                     quoted_strings_can_be_null=False,
                 ),
             )
-            yield from _arrow_frames(
-                iter(reader), chunk_size=chunk_size, start=start, stop=stop, nested=False
-            )
         except (pa.ArrowInvalid, OSError, EOFError) as exc:
-            raise _csv_error(source, exc, bad_rows) from exc
+            raise _unreadable(source, exc) from exc
+        read = _until_unreadable(source, reader, ended, (pa.ArrowInvalid, OSError, EOFError))
+        batches = _csv_batches(source, read, bad_rows, ended)
+        yield from _arrow_frames(
+            batches, chunk_size=chunk_size, start=start, stop=stop, nested=False
+        )
     finally:
         _close(source, stream)
+    if ended.error is not None:
+        raise ended.error
+
+
+def _csv_batches(
+    source: Source, batches: Iterator[Any], bad_rows: list[Any], ended: _Ended
+) -> Iterator[Any]:
+    """Yield the parser's batches as text, ending (with ``ended.error``) before the first bad row.
+
+    ``bad_rows`` fills as the parser meets rows with the wrong number of fields (it may do so
+    for a block ahead of the batch yielded); rows arrive in file order, so the rows before the
+    first bad row are exactly the first ``bad - position`` rows still to come.
+    """
+    position = 0
+    for batch in batches:
+        bad = _first_bad_row(bad_rows)
+        rows = batch.num_rows if bad is None else min(batch.num_rows, bad - position)
+        text, encoding_error = _text_batch(source, batch.slice(0, rows), position)
+        if text.num_rows:
+            yield text
+        if encoding_error is not None:
+            ended.error = encoding_error
+            return
+        position += rows
+        if bad is not None and bad <= position:
+            ended.error = _malformed_row(source, bad_rows[0])
+            return
+
+
+def _first_bad_row(bad_rows: list[Any]) -> int | None:
+    """The 0-based data row of the first malformed row met so far (the parser counts from 1)."""
+    if not bad_rows:
+        return None
+    number: int | None = bad_rows[0].number
+    # Without a number (only when parsing multi-threaded, which this reader never does) no
+    # row of the batch can be proven to come before it.
+    return 0 if number is None else number - 1
+
+
+def _text_batch(source: Source, batch: Any, position: int) -> tuple[Any, FlowODMError | None]:
+    """Return ``batch`` (first row at ``position``) with its byte columns checked as UTF-8 text.
+
+    On bytes that are not UTF-8 the batch is cut before the first row holding some, and the
+    error naming that row and column comes back with it.
+    """
+    pa = require("pyarrow", extra="pandas")
+    try:
+        columns = [column.cast(pa.string()) for column in batch.columns]
+    except pa.ArrowInvalid:
+        row, name = _first_non_utf8(batch)
+        error = FlowODMError(
+            f"{source.label}: row {position + row} column {name!r} is not valid UTF-8; save "
+            "the file as UTF-8 (or fix the row) and run again"
+        )
+        return _text_batch(source, batch.slice(0, row), position)[0], error
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names), None
+
+
+def _first_non_utf8(batch: Any) -> tuple[int, str]:
+    """The first (row, column name) of ``batch`` whose bytes are not UTF-8 (slow; errors only)."""
+    found: tuple[int, str] | None = None
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        for row, value in enumerate(column.to_pylist()):
+            if found is not None and row >= found[0]:
+                break
+            try:
+                if value is not None:
+                    value.decode("utf-8")
+            except UnicodeDecodeError:
+                found = (row, name)
+                break
+    if found is None:  # pragma: no cover - pyarrow refused the cast, so some value is bad
+        return 0, batch.schema.names[0]
+    return found
 
 
 def _read_csv_header(source: Source, stream: _Stream) -> list[str]:
@@ -309,16 +405,14 @@ def _read_csv_header(source: Source, stream: _Stream) -> list[str]:
     return names
 
 
-def _csv_error(source: Source, exc: BaseException, bad_rows: list[Any]) -> FlowODMError:
-    if bad_rows:
-        bad = bad_rows[0]
-        where = f"row {bad.number - 1}" if bad.number is not None else "a row"
-        return FlowODMError(
-            f"{source.label}: {where} has {bad.actual_columns} fields but the header has "
-            f"{bad.expected_columns}: {bad.text!r}; fix the row (quote values that contain "
-            "commas) and run again"
-        )
-    return _unreadable(source, exc)
+def _malformed_row(source: Source, bad: Any) -> FlowODMError:
+    """The error for a row with the wrong number of fields, naming its file row."""
+    where = f"row {bad.number - 1}" if bad.number is not None else "a row"
+    return FlowODMError(
+        f"{source.label}: {where} has {bad.actual_columns} fields but the header has "
+        f"{bad.expected_columns}: {bad.text!r}; fix the row (quote values that contain "
+        "commas) and run again"
+    )
 
 
 # --- Parquet ------------------------------------------------------------------------------------
@@ -348,18 +442,49 @@ def _parquet_chunks(
         position += group_rows
         first_group += 1
     groups = list(range(first_group, metadata.num_row_groups))
+    ended = _Ended()
     try:
-        batches = parquet.iter_batches(batch_size=chunk_size, row_groups=groups, use_threads=False)
+        batches = _until_unreadable(
+            source,
+            parquet.iter_batches(batch_size=chunk_size, row_groups=groups, use_threads=False),
+            ended,
+            (pa.ArrowInvalid, OSError),
+        )
         yield from _arrow_frames(
             batches, chunk_size=chunk_size, start=start, stop=stop, nested=True, position=position
         )
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise _unreadable(source, exc) from exc
     finally:
         parquet.close()
+    if ended.error is not None:
+        raise ended.error
+
+
+def _until_unreadable(
+    source: Source,
+    batches: Iterator[Any],
+    ended: _Ended,
+    errors: tuple[type[BaseException], ...],
+) -> Iterator[Any]:
+    """Yield ``batches`` until one cannot be read; that error goes to ``ended``, not up.
+
+    The caller first yields the rows it already holds, then raises ``ended.error``.
+    """
+    try:
+        yield from batches
+    except errors as exc:
+        ended.error = _unreadable(source, exc)
 
 
 # --- Arrow batches to DataFrame chunks ----------------------------------------------------------
+
+
+class _Ended:
+    """Why a stream of batches ended early: raised once the rows before it have been yielded."""
+
+    __slots__ = ("error",)
+
+    def __init__(self) -> None:
+        self.error: FlowODMError | None = None
 
 
 def _arrow_frames(

@@ -27,6 +27,7 @@ __all__ = [
     "check_report_path",
     "format_summary",
     "problems_of",
+    "result_line",
 ]
 
 REPORT_COLUMNS = ("row", "status", "field", "type", "message", "input")
@@ -54,10 +55,20 @@ class Problem:
 def problems_of(
     errors: Iterable[RowError] = (), failures: Iterable[DeliveryFailure] = ()
 ) -> list[Problem]:
-    """Turn a report's validation errors and delivery failures into report lines."""
+    """Turn a report's validation errors and delivery failures into report lines, by file row.
+
+    Rows are file positions (ints); the sort is stable, so one row's problems keep the
+    pipeline's order (model field order), and its validation errors come before a failure.
+    """
     problems = [Problem(e.index, "invalid", e.field, e.type, e.message, e.input) for e in errors]
     problems.extend(Problem(f.index, f.status, None, "delivery", f.error) for f in failures)
+    problems.sort(key=_row_order)
     return problems
+
+
+def _row_order(problem: Problem) -> tuple[bool, int]:
+    row = problem.row
+    return (not isinstance(row, int), row if isinstance(row, int) else 0)
 
 
 def check_report_path(path: Path) -> str:
@@ -234,7 +245,49 @@ def format_summary(outcome: Outcome) -> str:
     lines.extend(_problem_lines(t, outcome.report_path))
     if outcome.stopped:
         lines.append(f"Stopped early: {outcome.stopped}")
+    lines.append(result_line(outcome))
     return "\n".join(lines)
+
+
+def result_line(outcome: Outcome) -> str:
+    """The summary's last line: which of the outcomes behind the exit code happened.
+
+    Exit code 1 covers invalid rows (all recorded) as well as failed deliveries and early stops;
+    this line tells them apart, e.g. ``result: 3 invalid row(s) not sent (in 'errors.csv');
+    every valid row delivered`` against ``result: 12 row(s) failed to deliver``.
+    """
+    t = outcome.totals
+    if outcome.ok:
+        if outcome.dry_run:
+            return "result: every row is valid (dry run: nothing was sent)"
+        return "result: every row delivered"
+    facts: list[str] = []
+    if outcome.stopped:
+        first_unsent = outcome.start + t.rows
+        facts.append(f"stopped early: no row from row {first_unsent:,} on was sent")
+    if t.failed:
+        maybe = f" ({t.maybe_written:,} may have been written)" if t.maybe_written else ""
+        facts.append(f"{t.failed:,} row(s) failed to deliver{maybe}")
+    if t.dead_letter_failed:
+        facts.append(f"{t.dead_letter_failed:,} dead-letter copy(ies) failed")
+    if t.invalid:
+        facts.append(f"{t.invalid:,} invalid row(s) not sent{_where_recorded(outcome)}")
+    if len(facts) == 1 and t.invalid:  # invalid rows are the only reason for exit code 1
+        facts.append(
+            "every other row is valid (dry run: nothing was sent)"
+            if outcome.dry_run
+            else "every valid row delivered"
+        )
+    return "result: " + "; ".join(facts or ["not every row was delivered"])
+
+
+def _where_recorded(outcome: Outcome) -> str:
+    places = []
+    if outcome.report_path is not None:
+        places.append(f"in {str(outcome.report_path)!r}")
+    if outcome.dead_letter:
+        places.append(f"on dead-letter topic {outcome.dead_letter!r}")
+    return f" (recorded {' and '.join(places)})" if places else ""
 
 
 def _count(label: str, value: int) -> str:

@@ -10,6 +10,9 @@ Rules (one column at a time, vectorised where the dtype allows):
   (``2.0`` → ``2``; ``2.5`` stays a float so validation rejects it);
 - timestamps for ``datetime`` fields become aware UTC ``datetime`` objects; naive ones are taken
   as UTC (the core's rule), so the machine's time zone never matters;
+- a timestamp that Python's ``datetime`` cannot hold (outside years 1 to 9999, e.g. a
+  ``datetime64[s]`` in year 10000) becomes an ``OutOfRange`` marker, which no field accepts, so
+  the row is reported as "outside the datetime range (years 1–9999)";
 - the frame is never modified.
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +30,16 @@ import pandas as pd
 from flowodm.pandas.columns import ColumnPlan
 from flowodm.pandas.fields import Kind
 
-__all__ = ["coerce_columns", "coerce_series", "key_values", "python_value"]
+__all__ = [
+    "OUT_OF_RANGE",
+    "OutOfRange",
+    "coerce_columns",
+    "coerce_series",
+    "key_values",
+    "python_value",
+]
+
+OUT_OF_RANGE = "outside the datetime range (years 1–9999)"
 
 _UTC = dt.UTC
 _PLAIN = frozenset({str, int, bool, Decimal, dt.date, dt.time, bytes})
@@ -43,21 +56,43 @@ def _missing(value: Any) -> bool:
     return False
 
 
-def _to_datetime(value: pd.Timestamp, utc: bool) -> dt.datetime | str:
-    """A stdlib datetime, or (outside years 1-9999) a string pydantic rejects, naming the value."""
+@dataclass(frozen=True, slots=True)
+class OutOfRange:
+    """A timestamp outside what ``datetime`` holds (years 1 to 9999), kept to name it in errors.
+
+    No pydantic field type accepts it, so the row fails validation; the validator then reports
+    it as ``OUT_OF_RANGE`` rather than as a type mismatch.
+
+    Attributes:
+        text: The timestamp as pandas prints it.
+    """
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _to_datetime(value: pd.Timestamp, utc: bool) -> dt.datetime | OutOfRange:
+    """A stdlib datetime, or ``OutOfRange`` when ``datetime`` cannot hold the value."""
     try:
         if value.nanosecond:
             value = value.floor("us")  # datetime holds microseconds; floor, as fastavro does
         out: dt.datetime = value.to_pydatetime()
     except (ValueError, OverflowError):
-        return f"{value} (outside the range of datetime, years 1 to 9999)"
+        return OutOfRange(str(value))
     return _as_utc(out) if utc else out
 
 
-def _as_utc(value: dt.datetime) -> dt.datetime:
+def _as_utc(value: dt.datetime) -> dt.datetime | OutOfRange:
     if value.tzinfo is None:
         return value.replace(tzinfo=_UTC)
-    return value if value.tzinfo is _UTC else value.astimezone(_UTC)
+    if value.tzinfo is _UTC:
+        return value
+    try:
+        return value.astimezone(_UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00-05:00 is in year 10000 in UTC
+        return OutOfRange(value.isoformat())
 
 
 def python_value(value: Any, kind: Kind = "other") -> Any:

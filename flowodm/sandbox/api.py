@@ -8,12 +8,14 @@ recorded processes are still the same processes and still answer.
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flowodm.exceptions import SandboxError
 from flowodm.sandbox.broker import (
+    BROKER_STOP,
     DEFAULT_BROKER_PORT,
     STORAGE,
     bootstrap_servers,
@@ -22,9 +24,10 @@ from flowodm.sandbox.broker import (
     resolve_broker_binary,
 )
 from flowodm.sandbox.ports import free_port, port_is_free
-from flowodm.sandbox.process import is_running, stop_processes
+from flowodm.sandbox.process import ProcessRef, StopPolicy, is_running, stop_each
 from flowodm.sandbox.registry_service import (
     DEFAULT_REGISTRY_PORT,
+    REGISTRY_STOP,
     registry_answers,
     registry_spec,
     registry_url,
@@ -47,6 +50,7 @@ if TYPE_CHECKING:
 __all__ = ["Sandbox", "SandboxHealth", "health", "start", "status", "stop"]
 
 _PROBE_TIMEOUT = 2.0
+_STOP_POLICY: dict[str, StopPolicy] = {"broker": BROKER_STOP, "registry": REGISTRY_STOP}
 _STORAGE_CAVEAT = {
     "memory": "memory: topics and messages are lost when the broker stops",
     "external": "external cluster (not managed by flowodm sandbox)",
@@ -161,7 +165,7 @@ def start(
             except BaseException:
                 # Never leave half a sandbox, nor one that is not recorded (stop() could not
                 # find it): what was kept or started goes too, with the old state.
-                stop_processes([record.process for record in keep.values()])
+                _stop_services(keep)
                 clear_state(path)
                 raise
             notes.extend(launch_notes)
@@ -195,8 +199,9 @@ def status(data_dir: PathLike | None = None) -> Sandbox | None:
 def stop(data_dir: PathLike | None = None) -> bool:
     """Stop the broker and registry that ``start()`` launched for ``data_dir``.
 
-    Only the recorded processes are signalled (pid and start time must match): SIGTERM, then
-    SIGKILL after a grace period. Returns once they are gone.
+    Only the recorded processes are signalled (pid and start time must match), then SIGKILLed
+    after a grace period: the broker gets SIGINT and 1 s (its storage is in memory, so there is
+    nothing to shut down gracefully), the registry SIGTERM and 5 s. Returns once they are gone.
 
     Returns:
         ``True`` if a process was stopped, ``False`` if none was running.
@@ -208,9 +213,9 @@ def stop(data_dir: PathLike | None = None) -> bool:
         state = load_state(path)
         if state is None:
             return False
-        processes = [state.broker.process, state.registry.process]
-        was_running = any(is_running(process) for process in processes)
-        stop_processes(processes)
+        services = {"broker": state.broker, "registry": state.registry}
+        was_running = any(is_running(record.process) for record in services.values())
+        _stop_services(services)
         clear_state(path)
     return was_running
 
@@ -233,12 +238,12 @@ def _still_running(
                 raise SandboxError(
                     f"a sandbox already runs in {path} with its {name} on port "
                     f"{record.port}, not {requested}; stop it first "
-                    f"(flowodm sandbox stop --data-dir {path}) to change ports"
+                    f"(flowodm sandbox stop --data-dir {shlex.quote(str(path))}) to change ports"
                 )
             keep[name] = record
         else:
             alive = is_running(record.process)
-            stop_processes([record.process])  # alive but not answering: replace it
+            _stop_services({name: record})  # alive but not answering: replace it
             notes.append(_restart_note(name, record, path, alive))
     return keep
 
@@ -293,6 +298,14 @@ def _plan_port(
     port = free_port(exclude=taken)
     notes.append(f"port {wanted} is taken by another program; the {name} uses port {port} instead")
     return PortPlan(port, movable=True)
+
+
+def _stop_services(services: dict[str, ServiceRecord]) -> None:
+    """Stop recorded services together, each the way it ends best (``_STOP_POLICY``)."""
+    targets: list[tuple[ProcessRef, StopPolicy]] = [
+        (record.process, _STOP_POLICY[name]) for name, record in services.items()
+    ]
+    stop_each(targets)
 
 
 def _answers(name: str, record: ServiceRecord) -> bool:

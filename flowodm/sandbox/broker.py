@@ -2,20 +2,28 @@
 
 Tansu keeps data in memory here (the wheel's build has no disk engine), so topics and messages
 are gone when it stops.
+
+It is stopped with SIGINT, not SIGTERM: on SIGTERM Tansu 0.6 waits up to 5 s for connected
+clients to go away (measured: 5.0 s with one idle confluent-kafka producer connected, 1 ms with
+none), while on SIGINT it exits at once with code 0 either way (5 ms). With memory storage
+there is nothing to flush, so the wait buys nothing.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 from collections.abc import Mapping
 
 from flowodm.exceptions import SandboxError
 from flowodm.sandbox.ports import HOST
+from flowodm.sandbox.process import StopPolicy
 from flowodm.sandbox.services import ServiceSpec
 
 __all__ = [
     "BROKER_BIN_ENV",
+    "BROKER_STOP",
     "DEFAULT_BROKER_PORT",
     "STORAGE",
     "bootstrap_servers",
@@ -27,6 +35,9 @@ __all__ = [
 BROKER_BIN_ENV = "FLOWODM_BROKER_BIN"
 DEFAULT_BROKER_PORT = 9092
 STORAGE = "memory"
+# SIGINT ends Tansu at once even with clients connected (see the module docstring); the short
+# grace only guards against a broker that hangs anyway.
+BROKER_STOP = StopPolicy(signal.SIGINT, grace=1.0)
 _INSTALL_HINT = "pip install 'flowodm[sandbox]'"
 
 # Tansu reads these from its environment; a value left over in the user's shell (e.g. a
@@ -100,7 +111,7 @@ def broker_spec(binary: str) -> ServiceSpec:
 
     env = {name: value for name, value in os.environ.items() if name not in _TANSU_ENV}
     env["NO_COLOR"] = "1"  # plain log lines instead of ANSI colour codes
-    return ServiceSpec(name="broker", argv=argv, env=env, probe=broker_answers)
+    return ServiceSpec(name="broker", argv=argv, env=env, probe=broker_answers, stop=BROKER_STOP)
 
 
 def broker_answers(port: int, timeout: float) -> bool:

@@ -21,14 +21,17 @@ from flowodm.exceptions import SandboxError
 
 __all__ = [
     "ProcessRef",
+    "StopPolicy",
     "exit_code",
     "is_running",
     "spawn",
+    "stop_each",
     "stop_processes",
     "tail",
 ]
 
 _POLL_SECONDS = 0.02
+_KILL_WAIT = 5.0  # SIGKILL cannot be caught; longer means stuck in the kernel
 
 # Exit codes of our children that is_running() reaped, so exit_code() can still report them.
 _REAPED: dict[int, int] = {}
@@ -89,25 +92,46 @@ def exit_code(ref: ProcessRef) -> int | None:
     return code
 
 
+@dataclass(frozen=True)
+class StopPolicy:
+    """How to ask a process to end: the signal to send, and how long to wait before SIGKILL."""
+
+    signum: signal.Signals = signal.SIGTERM
+    grace: float = 5.0
+
+
 def stop_processes(refs: Sequence[ProcessRef], *, grace: float = 5.0) -> None:
     """Stop the given processes (and their process groups): SIGTERM, then SIGKILL after ``grace``.
 
-    Only processes whose identity still matches are signalled. Returns once all are gone.
+    The same as ``stop_each`` with one ``StopPolicy(SIGTERM, grace)`` for all of them.
+    """
+    policy = StopPolicy(grace=grace)
+    stop_each([(ref, policy) for ref in refs])
+
+
+def stop_each(targets: Sequence[tuple[ProcessRef, StopPolicy]]) -> None:
+    """Stop processes (and their process groups) together, each by its own ``StopPolicy``.
+
+    Each gets its policy's signal, then SIGKILL once its grace period has passed. Only
+    processes whose identity still matches are signalled. Returns once all are gone.
 
     Raises:
         SandboxError: a process survived SIGKILL (e.g. stuck in the kernel) or belongs to
             another user.
     """
-    alive = [ref for ref in refs if is_running(ref)]
-    for ref in alive:
-        _signal(ref, signal.SIGTERM)
-        _signal(ref, signal.SIGCONT)  # a stopped (hung) process acts on SIGTERM once resumed
-    alive = _wait_gone(alive, grace)
-    for ref in alive:
-        _signal(ref, signal.SIGKILL)
-    alive = _wait_gone(alive, 5.0)
-    if alive:
-        pids = ", ".join(str(ref.pid) for ref in alive)
+    alive = [(ref, policy) for ref, policy in targets if is_running(ref)]
+    for ref, policy in alive:
+        _signal(ref, policy.signum)
+        _signal(ref, signal.SIGCONT)  # a stopped (hung) process acts on its signal once resumed
+    began = time.monotonic()
+    # Wait for each process until its own grace ends: a quick one need not wait for a slow one.
+    for ref, policy in sorted(alive, key=lambda target: target[1].grace):
+        remaining = began + policy.grace - time.monotonic()
+        if _wait_gone([ref], remaining):
+            _signal(ref, signal.SIGKILL)
+    left = _wait_gone([ref for ref, _ in alive], _KILL_WAIT)
+    if left:
+        pids = ", ".join(str(ref.pid) for ref in left)
         raise SandboxError(f"process(es) {pids} did not end after SIGKILL; check them with ps")
 
 
@@ -144,7 +168,7 @@ def _signal(ref: ProcessRef, signum: signal.Signals) -> None:
 def _wait_gone(refs: Sequence[ProcessRef], seconds: float) -> list[ProcessRef]:
     """Wait up to ``seconds`` for the processes to end; return those still running."""
     deadline = time.monotonic() + seconds
-    alive = list(refs)
+    alive = [ref for ref in refs if is_running(ref)]
     while alive and time.monotonic() < deadline:
         time.sleep(_POLL_SECONDS)
         alive = [ref for ref in alive if is_running(ref)]

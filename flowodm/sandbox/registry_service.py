@@ -12,11 +12,20 @@ from pathlib import Path
 
 import flowodm
 from flowodm.sandbox.ports import HOST
+from flowodm.sandbox.process import StopPolicy
 from flowodm.sandbox.services import ServiceSpec
 
-__all__ = ["DEFAULT_REGISTRY_PORT", "registry_answers", "registry_spec", "registry_url"]
+__all__ = [
+    "DEFAULT_REGISTRY_PORT",
+    "REGISTRY_STOP",
+    "registry_answers",
+    "registry_spec",
+    "registry_url",
+]
 
 DEFAULT_REGISTRY_PORT = 8081
+# A graceful stop: the server finishes the requests in flight and closes its SQLite store.
+REGISTRY_STOP = StopPolicy(grace=5.0)
 _BASIC_AUTH_ENV = "FLOWODM_REGISTRY_BASIC_AUTH"
 
 
@@ -52,7 +61,9 @@ def registry_spec(data_dir: Path) -> ServiceSpec:
     package_root = str(Path(flowodm.__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
     env["PYTHONUNBUFFERED"] = "1"  # log lines reach the log file as they happen
-    return ServiceSpec(name="registry", argv=argv, env=env, probe=registry_answers)
+    return ServiceSpec(
+        name="registry", argv=argv, env=env, probe=registry_answers, stop=REGISTRY_STOP
+    )
 
 
 def registry_answers(port: int, timeout: float) -> bool:

@@ -21,7 +21,15 @@ from flowodm.sandbox.ports import (
     listener_owned_by,
     port_is_free,
 )
-from flowodm.sandbox.process import ProcessRef, exit_code, is_running, spawn, stop_processes, tail
+from flowodm.sandbox.process import (
+    ProcessRef,
+    StopPolicy,
+    exit_code,
+    is_running,
+    spawn,
+    stop_each,
+    tail,
+)
 from flowodm.sandbox.state import OWNER_ENV, ServiceRecord
 
 __all__ = ["PortPlan", "ServiceSpec", "launch"]
@@ -41,6 +49,8 @@ class ServiceSpec:
     env: Mapping[str, str]
     probe: Callable[[int, float], bool]
     """``probe(port, timeout)``: true once the service answers a real request."""
+    stop: StopPolicy
+    """How ``stop()`` and a failed launch end the service."""
 
     def log_path(self, data_dir: Path) -> Path:
         """Return the log file of this service in ``data_dir``."""
@@ -117,7 +127,7 @@ def launch(
             time.sleep(_POLL_SECONDS)
     except BaseException:
         # Leave nothing behind: stop what this launch started, ready or not.
-        stop_processes([ref for attempt in attempts.values() for ref in attempt.spawned])
+        stop_each([(ref, a.spec.stop) for a in attempts.values() for ref in a.spawned])
         raise
     return ready, notes
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import math
 import re
 import types
 import typing
@@ -23,12 +24,14 @@ from uuid import UUID
 import annotated_types
 import pydantic
 import typing_extensions
-from pydantic import BaseModel
+from pydantic import BaseModel, GetCoreSchemaHandler
 from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError, core_schema
 
 from flowodm.exceptions import SchemaGenerationError
 
 __all__ = [
+    "FLOAT32_MAX",
     "ArraySpec",
     "AvroType",
     "EnumSpec",
@@ -63,16 +66,72 @@ def is_avro_name(name: str) -> bool:
 class AvroType:
     """Annotation marker choosing a narrower Avro type than the default mapping.
 
-    Use it through the aliases below, e.g. ``count: Int32`` or ``at: TimestampMicros``.
+    Use it through the aliases below, e.g. ``count: Int32`` or ``at: TimestampMicros``. For the
+    32-bit numeric types the marker also makes pydantic reject values the Avro type cannot
+    hold, so validation fails instead of the encoder writing overflowed or invalid data.
     """
 
     avro: str
 
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        """Add the 32-bit range check of Avro ``int``/``float`` to the annotated type."""
+        schema = handler(source)
+        if self.avro == "int":
+            return _within_int32(schema)
+        if self.avro == "float":
+            return core_schema.no_info_after_validator_function(_check_float32, schema)
+        return schema
 
-Int32 = Annotated[int, annotated_types.Interval(ge=-(2**31), le=2**31 - 1), AvroType("int")]
+
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+FLOAT32_MAX = 3.4028234663852886e38
+"""The largest finite float32 value, ``(2 - 2**-23) * 2**127``."""
+# Magnitudes from here on round to infinity when narrowed to float32 (the midpoint between
+# FLOAT32_MAX and 2**128 rounds half-to-even, i.e. up); anything smaller stays finite.
+_FLOAT32_OVERFLOW = 2.0**128 - 2.0**103
+
+
+def _within_int32(schema: core_schema.CoreSchema) -> core_schema.CoreSchema:
+    """Tighten an ``int`` schema's bounds to 32 bits, so errors are pydantic's own ge/le."""
+    if schema["type"] != "int":  # e.g. a wrapped schema: check after it instead
+        return core_schema.no_info_after_validator_function(_check_int32, schema)
+    ge: int = max(schema.get("ge", _INT32_MIN), _INT32_MIN)
+    le: int = min(schema.get("le", _INT32_MAX), _INT32_MAX)
+    return {**schema, "ge": ge, "le": le}
+
+
+def _check_int32(value: int) -> int:
+    if not _INT32_MIN <= value <= _INT32_MAX:
+        raise PydanticCustomError(
+            "int32_range",
+            "Input should be between -2147483648 and 2147483647 (Avro int is 32-bit); "
+            "use int (Avro long) for larger values",
+        )
+    return value
+
+
+def _check_float32(value: float) -> float:
+    # inf and nan pass: float32 holds them, and they were given explicitly.
+    if abs(value) >= _FLOAT32_OVERFLOW and math.isfinite(value):
+        raise PydanticCustomError(
+            "float32_range",
+            "Input should be within float32's range of ±3.4028234663852886e38: Avro float "
+            "would store {value} as infinity; use float (Avro double) for larger values",
+            {"value": value},
+        )
+    return value
+
+
+Int32 = Annotated[int, annotated_types.Interval(ge=_INT32_MIN, le=_INT32_MAX), AvroType("int")]
 """An ``int`` stored as Avro ``int`` (32-bit); pydantic enforces the range."""
 Float32 = Annotated[float, AvroType("float")]
-"""A ``float`` stored as Avro ``float`` (32-bit, so precision is reduced)."""
+"""A ``float`` stored as Avro ``float`` (32-bit, so precision is reduced).
+
+Pydantic rejects finite values beyond ±3.4028234663852886e38, which float32 would store as
+infinity; ``inf``, ``-inf`` and ``nan`` given explicitly are kept.
+"""
 TimestampMicros = Annotated[dt.datetime, AvroType("timestamp-micros")]
 """A ``datetime`` stored as ``timestamp-micros`` (no truncation to milliseconds)."""
 TimeMicros = Annotated[dt.time, AvroType("time-micros")]

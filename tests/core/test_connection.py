@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaError, Message, Producer
 
-from flowodm.config import PRODUCER_DEFAULTS
+from flowodm.config import PRODUCER_DEFAULTS, build_config
 from flowodm.connection import (
     Connection,
     connect,
@@ -21,7 +21,7 @@ from flowodm.connection import (
 from flowodm.exceptions import ConfigurationError
 from flowodm.sandbox import Sandbox
 from flowodm.testing import TopicFactory, consume_all
-from tests.core.helpers import dead_address, pollers
+from tests.core.helpers import dead_address, pollers, wait_until
 
 SECRET = "hunter2-secret"
 
@@ -285,3 +285,35 @@ def test_replacing_the_connection_flushes_the_old_producer(
     values = sorted(m.value() or b"" for m in consume_all(sandbox.bootstrap_servers, topic, 3))
     assert values == [b"v0", b"v1", b"v2"]
     assert get_producer().flush(10) == 0
+
+
+def test_disconnect_by_bootstrap_servers_closes_only_a_matching_connection(
+    dead_broker: str,
+) -> None:
+    connection = connect(dead_broker)
+
+    assert disconnect(0, bootstrap_servers="127.0.0.1:1") == 0
+    assert not connection.closed
+    assert get_connection() is connection
+
+    disconnect(0, bootstrap_servers=dead_broker)
+    assert connection.closed
+
+
+def test_close_quietly_does_not_log_client_errors_queued_while_idle(
+    dead_broker: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with Connection(build_config(bootstrap_servers=dead_broker)) as connection:
+        quiet, loud = connection.new_producer(), connection.new_producer()
+        # Refused connections queue client error events that nobody serves meanwhile.
+        wait_until(lambda: len(quiet) > 0 and len(loud) > 0, "queued client error events")
+
+        def client_errors() -> list[str]:
+            texts = [record.getMessage() for record in caplog.records]
+            return [text for text in texts if "Kafka client error" in text]
+
+        with caplog.at_level(logging.WARNING, logger="flowodm.connection"):
+            quiet.close_quietly()
+            assert client_errors() == []
+            loud.close()  # confluent's close() serves the queue: the errors are logged
+            assert client_errors()

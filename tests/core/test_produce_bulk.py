@@ -2,31 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+import time
 
 import pytest
 from confluent_kafka import KafkaError, Message
 
+from flowodm._poller import FlowProducer
+from flowodm._producer_pool import MAX_IDLE, POOL
 from flowodm.bulk import BulkSender
 from flowodm.config import build_config
 from flowodm.connection import Connection
 from flowodm.exceptions import BulkDeliveryTimeoutError, DeliveryTimeoutError, ProducerError
 from flowodm.sandbox import Sandbox
 from flowodm.testing import TopicFactory, consume_all
-from tests.core.helpers import dead_address
+from tests.core.helpers import dead_address, wait_until
 
 pytestmark = pytest.mark.integration
 
 
 def _connection(bootstrap: str, **producer_config: object) -> Connection:
     return Connection(build_config(bootstrap_servers=bootstrap, producer_config=producer_config))
-
-
-@pytest.fixture
-def conn(sandbox: Sandbox) -> Iterator[Connection]:
-    connection = _connection(sandbox.bootstrap_servers)
-    yield connection
-    connection.close(5)
 
 
 @pytest.fixture
@@ -44,16 +40,23 @@ def test_delivers_every_message_and_reports_progress(
         conn, topic, timeout=30, stall_timeout=30, on_acked=acked.append
     )
     values = [f"value-{i}".encode() for i in range(5000)]
+    seen: list[int] = []  # `delivered` read while sending
     for i, value in enumerate(values):
         sender.send(value, f"k{i % 7}".encode(), i)
+        if i % 500 == 499:
+            seen.append(sender.delivered)
+            assert 0 <= seen[-1] <= i + 1
     result = sender.close()
 
-    assert result.delivered == 5000
+    assert seen == sorted(seen)  # never decreases
+    assert result.delivered == 5000 == sender.delivered
     assert result.failed == []
     assert result.ok
     assert sum(acked) == 5000
     assert all(step > 0 for step in acked)
-    on_topic = consume_all(sandbox.bootstrap_servers, topic, 5000)
+    # Exactly what was written: lingering would also read any duplicate.
+    on_topic = consume_all(sandbox.bootstrap_servers, topic, 5000, linger=0.5)
+    assert len(on_topic) == result.delivered
     assert sorted(m.value() or b"" for m in on_topic) == sorted(values)
     assert {m.key() for m in on_topic} == {f"k{i}".encode() for i in range(7)}
 
@@ -116,7 +119,8 @@ def test_duplicates_and_headers_are_delivered(
 
     assert (result.delivered, result.failed) == (3, [])
     messages = consume_all(sandbox.bootstrap_servers, topic, 3)
-    assert sorted(dict(m.headers() or [])["n"] for m in messages) == [b"0", b"1", b"2"]
+    numbers = [dict(m.headers() or [])["n"] for m in messages]
+    assert sorted(numbers, key=repr) == [b"0", b"1", b"2"]
 
 
 def test_failure_reports_map_to_refs_through_the_in_flight_window(
@@ -230,6 +234,61 @@ def test_closing_the_connection_closes_its_pooled_producers(
         pooled.produce(topic, b"late")
 
 
+@pytest.fixture
+def closed_quietly(monkeypatch: pytest.MonkeyPatch) -> list[FlowProducer]:
+    """Every producer closed through ``close_quietly`` (the pool's way), once it is closed."""
+    closed: list[FlowProducer] = []
+    close_quietly = FlowProducer.close_quietly
+
+    def recording(self: FlowProducer) -> None:
+        close_quietly(self)
+        closed.append(self)
+
+    monkeypatch.setattr(FlowProducer, "close_quietly", recording)
+    return closed
+
+
+def test_an_idle_pooled_producer_is_closed_after_idle_seconds(
+    conn: Connection,
+    make_topic: TopicFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    closed_quietly: list[FlowProducer],
+) -> None:
+    monkeypatch.setattr(POOL, "idle_seconds", 0.2)
+    sender: BulkSender[int] = BulkSender(conn, make_topic(), timeout=30, stall_timeout=30)
+    pooled = sender._producer
+    sender.send(b"a", None, 0)
+    assert sender.close().delivered == 1
+
+    wait_until(lambda: any(p is pooled for p in closed_quietly), "the idle producer's close")
+    assert pooled is not None
+    with pytest.raises(RuntimeError, match="closed"):
+        pooled.poll(0)
+    fresh: BulkSender[int] = BulkSender(conn, "t", timeout=30, stall_timeout=30)
+    assert fresh._producer is not pooled
+    fresh.close()
+
+
+def test_at_most_max_idle_producers_are_kept_per_connection(
+    conn: Connection, make_topic: TopicFactory, closed_quietly: list[FlowProducer]
+) -> None:
+    topic = make_topic()
+    senders: list[BulkSender[int]] = [
+        BulkSender(conn, topic, timeout=30, stall_timeout=30) for _ in range(MAX_IDLE + 1)
+    ]
+    producers = [s._producer for s in senders]
+    for sender in senders:
+        sender.close()
+
+    assert closed_quietly == [producers[-1]]  # one more than MAX_IDLE: closed at once
+    again: list[BulkSender[int]] = [
+        BulkSender(conn, topic, timeout=30, stall_timeout=30) for _ in range(MAX_IDLE)
+    ]
+    assert {id(s._producer) for s in again} == {id(p) for p in producers[:MAX_IDLE]}
+    for sender in again:
+        sender.close()
+
+
 def test_stall_raises_and_reports_outstanding_as_maybe_written(dead_bootstrap: str) -> None:
     with _connection(dead_bootstrap) as connection:
         sender: BulkSender[int] = BulkSender(connection, "nowhere", timeout=60, stall_timeout=1)
@@ -286,3 +345,49 @@ def test_full_queue_against_a_dead_broker_raises_a_stall(dead_bootstrap: str) ->
 def test_rejects_non_positive_timeouts(conn: Connection) -> None:
     with pytest.raises(ValueError, match="positive"):
         BulkSender(conn, "t", timeout=0, stall_timeout=1)
+
+
+def test_delivered_is_never_negative_while_the_broker_is_unreachable(dead_bootstrap: str) -> None:
+    # librdkafka queues a client error event per failed connection attempt; len(producer)
+    # counts them, so reading it without serving them first made `delivered` negative.
+    with _connection(dead_bootstrap) as connection:
+        sender: BulkSender[int] = BulkSender(connection, "nowhere", timeout=5, stall_timeout=5)
+        wait_until(lambda: len(sender._require_open()) > 0, "a queued client error event")
+        assert sender.delivered == 0
+        assert sender.close().delivered == 0
+
+
+def test_stall_with_the_broker_down_counts_only_messages_as_outstanding(
+    dead_bootstrap: str,
+) -> None:
+    with _connection(dead_bootstrap) as connection:
+        sender: BulkSender[int] = BulkSender(connection, "nowhere", timeout=60, stall_timeout=1)
+        for i in range(50):
+            sender.send(f"v{i}".encode(), None, i)
+        producer = sender._require_open()
+        # Let connection-error events pile up on the queue next to the 50 messages.
+        wait_until(lambda: len(producer) > 50, "client error events queued after the messages")
+        assert sender.delivered == 0
+        with pytest.raises(BulkDeliveryTimeoutError) as info:
+            sender.close()
+
+    message = str(info.value)
+    assert re.search(r"\bwith 50 messages outstanding\b", message), message
+    assert "gave no report" not in message
+    assert info.value.result.delivered == 0
+    assert sorted(f.ref for f in info.value.result.failed) == list(range(50))
+    assert sender.delivered == 0
+
+
+def test_abort_counts_delivered_exactly_while_error_events_are_queued(
+    dead_bootstrap: str,
+) -> None:
+    with _connection(dead_bootstrap) as connection:
+        sender: BulkSender[int] = BulkSender(connection, "nowhere", timeout=60, stall_timeout=60)
+        sender.send_many([b"a", b"b", b"c"], None, range(3))
+        time.sleep(0.5)  # error events queue up; nothing is served meanwhile
+        result = sender.abort()
+
+    assert result.delivered == 0
+    assert sorted(f.ref for f in result.failed) == [0, 1, 2]
+    assert all(f.maybe_written for f in result.failed)

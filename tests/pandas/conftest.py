@@ -11,7 +11,6 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from flowodm.config import build_config
 from flowodm.connection import Connection
 from flowodm.sandbox import Sandbox
 from flowodm.testing import consume_all
@@ -19,16 +18,9 @@ from tests.pandas.bars import RecordingBar
 
 
 @pytest.fixture
-def conn(sandbox: Sandbox) -> Iterator[Connection]:
-    """A connection of its own to the sandbox broker and registry."""
-    connection = Connection(
-        build_config(
-            bootstrap_servers=sandbox.bootstrap_servers,
-            schema_registry_url=sandbox.schema_registry_url,
-        )
-    )
-    yield connection
-    connection.close(5)
+def conn(flowodm_connection: Connection) -> Connection:
+    """``flowodm.testing``'s own connection to the sandbox (not the current one), closed after."""
+    return flowodm_connection
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,6 +20,8 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from flowodm.exceptions import SandboxError
 from flowodm.sandbox import Sandbox, api, start, status, stop
 from flowodm.sandbox.ports import free_port
+from flowodm.sandbox.process import exit_code
+from flowodm.sandbox.state import load_state
 from flowodm.testing import consume_all
 from tests.sandbox.conftest import failing_program, pid_alive, sandbox_processes, wait_until
 
@@ -252,3 +255,25 @@ def test_a_restarted_broker_moves_when_its_old_port_was_taken(
     assert after.bootstrap_servers != before.bootstrap_servers
     assert f"port {old_port} is taken by another program" in " ".join(after.notes)
     _produce_and_read_back(after, "after-broker-moved")
+
+
+def test_stop_with_a_connected_producer_ends_the_broker_promptly(
+    private_sandbox: StartSandbox, data_dir: Path
+) -> None:
+    sandbox = private_sandbox()
+    state = load_state(data_dir)
+    assert state is not None
+    producer = Producer({"bootstrap.servers": sandbox.bootstrap_servers})
+    producer.produce("api-stop-connected", b"x")
+    assert producer.flush(15) == 0  # the producer stays connected while the sandbox stops
+
+    began = time.monotonic()
+    assert stop(data_dir) is True
+    elapsed = time.monotonic() - began
+
+    # The broker ended on its stop signal (exit code 0), not by SIGKILL after a grace period;
+    # the bound only guards against a hang (SIGTERM made Tansu wait 5 s for the client).
+    assert exit_code(state.broker.process) == 0
+    assert exit_code(state.registry.process) == 0
+    assert elapsed < 4, f"stop took {elapsed:.1f} s with a client connected"
+    del producer

@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 
 from flowodm.exceptions import SandboxError
-from flowodm.sandbox.process import ProcessRef, exit_code, is_running, spawn, stop_processes, tail
+from flowodm.sandbox.process import (
+    ProcessRef,
+    StopPolicy,
+    exit_code,
+    is_running,
+    spawn,
+    stop_each,
+    stop_processes,
+    tail,
+)
 from tests.sandbox.conftest import wait_until
 
 
@@ -79,3 +88,29 @@ def test_a_stopped_process_is_resumed_so_that_its_sigterm_handler_runs(tmp_path:
     os.kill(ref.pid, signal.SIGSTOP)  # hung, e.g. a broker stuck under a debugger
     stop_processes([ref], grace=10)
     assert exit_code(ref) == 3  # its handler ran: not SIGKILLed after the grace period
+
+
+def test_each_process_is_stopped_with_its_own_signal_and_grace(tmp_path: Path) -> None:
+    log = tmp_path / "sigint.log"
+    code = (
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "signal.signal(signal.SIGINT, lambda *_: sys.exit(4))\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    on_sigint = spawn([sys.executable, "-c", code], log_path=log, env=dict(os.environ))
+    stubborn_log = tmp_path / "stubborn.log"
+    script = "trap '' TERM INT; echo trapped; while :; do sleep 0.1; done"
+    stubborn = spawn(["/bin/sh", "-c", script], log_path=stubborn_log, env=dict(os.environ))
+    wait_until(lambda: "ready" in log.read_text() and "trapped" in stubborn_log.read_text())
+
+    stop_each(
+        [
+            (on_sigint, StopPolicy(signal.SIGINT, grace=10)),
+            (stubborn, StopPolicy(signal.SIGTERM, grace=0.3)),
+        ]
+    )
+
+    assert exit_code(on_sigint) == 4  # its SIGINT handler ran; SIGTERM alone would not end it
+    assert exit_code(stubborn) == -9  # killed once its own short grace ran out

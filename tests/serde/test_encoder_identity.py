@@ -176,16 +176,10 @@ def test_codec_always_matches_fastavro(data: st.DataObject) -> None:
     assert AvroCodec(schema).encode(datum) == expected
 
 
-# Zig-zagged values at every varint length boundary (7-bit groups) and table edge (14 bits).
-VARINT_EDGES = sorted(
-    {
-        z + delta
-        for z in [0, 127, 128, 8191, 8192, 16383, 16384, 2**21, 2**28, 2**35, 2**42, 2**49, 2**56]
-        + [2**63, 2**64 - 1]
-        for delta in (-1, 0, 1)
-        if 0 <= z + delta < 2**64
-    }
-)
+# Zig-zagged values at every varint length boundary (7-bit groups) and table edge (14 bits),
+# each with its neighbours.
+_EDGES = (0, 127, 128, 8191, 8192, 16383, 16384, *(2**k for k in range(21, 64, 7)), 2**64 - 1)
+VARINT_EDGES = sorted({z + d for z in _EDGES for d in (-1, 0, 1) if 0 <= z + d < 2**64})
 
 
 def _unzigzag(z: int) -> int:
