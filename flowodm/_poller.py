@@ -7,10 +7,16 @@
   ``retire(timeout)`` lets it drain what is queued for at most ``timeout`` seconds, then purges
   the rest (those callbacks report ``_PURGE_QUEUE``/``_PURGE_INFLIGHT``) and closes it, on the
   poller thread, so callbacks never run on two threads at once.
-- ``ClientErrorLog`` is the default ``error_cb``: client-level errors go to logging, each kind
-  at most every 30 s. ``FlowProducer.close_quietly()`` silences it first: confluent's
-  ``close()`` serves the queue, and errors queued while nobody used the producer (a broker that
-  went away, e.g. a test sandbox that stopped) are noise on the way out.
+- ``ClientErrorLog`` is every producer's ``error_cb``: it keeps the last client-level error
+  (``last``, a ``ClientErrorReport`` that timeout errors quote) and logs each kind at most every
+  30 s on ``flowodm.connection``, or hands it to the user's own ``error_cb`` instead.
+  ``FlowProducer.close_quietly()`` silences it first: confluent's ``close()`` serves the queue,
+  and errors queued while nobody used the producer (a broker that went away, e.g. a test
+  sandbox that stopped) are noise on the way out.
+- ``LibrdkafkaLog`` is every producer's ``logger``: librdkafka's own log lines (otherwise
+  ``%3|…|FAIL|…`` on stderr) go to the ``flowodm.librdkafka`` logger when the producer is
+  polled. A line that repeats a client error (facility ``FAIL``, ``ERROR`` or ``FATAL``) is
+  demoted to DEBUG, since ``ClientErrorLog`` already logged it: each error is logged once.
 """
 
 from __future__ import annotations
@@ -18,12 +24,26 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterable
 
 from confluent_kafka import KafkaError, Producer
 
-__all__ = ["POLLER_THREAD_NAME", "ClientErrorLog", "FlowProducer", "Poller"]
+from flowodm.config import scrub
+from flowodm.delivery import ClientErrorReport
+
+__all__ = [
+    "LIBRDKAFKA_LOGGER",
+    "POLLER_THREAD_NAME",
+    "ClientErrorLog",
+    "FlowProducer",
+    "LibrdkafkaLog",
+    "Poller",
+]
 
 logger = logging.getLogger("flowodm.connection")
+
+#: Name of the logger that receives librdkafka's own log lines.
+LIBRDKAFKA_LOGGER = "flowodm.librdkafka"
 
 #: Name of every thread that serves a shared producer's delivery callbacks.
 POLLER_THREAD_NAME = "flowodm-poller"
@@ -31,6 +51,8 @@ _POLL_INTERVAL = 0.1
 _ERROR_LOG_INTERVAL = 30.0
 # After a purge, how long to serve the purge reports before closing.
 _PURGE_REPORT_WAIT = 1.0
+# librdkafka facilities whose lines repeat what the error callback reports.
+_ERROR_FACILITIES = frozenset({"FAIL", "ERROR", "FATAL"})
 
 
 class FlowProducer(Producer):
@@ -134,16 +156,35 @@ class Poller:
 
 
 class ClientErrorLog:
-    """Default ``error_cb``: client-level errors go to logging, each kind at most every 30 s.
+    """A producer's ``error_cb``: keeps the last client error and logs each kind every 30 s.
 
     librdkafka reports a refused connection on every reconnect attempt; one line per kind and
-    interval says the same without flooding a notebook. Fatal errors are always logged.
+    interval says the same without flooding a notebook. Fatal errors are always logged. Known
+    secrets (e.g. a password pasted into ``bootstrap_servers``) are masked in what is kept and
+    logged.
+
+    Args:
+        secrets: Values to mask in error texts.
+        forward: The user's own ``error_cb``; when given it receives every error instead of
+            the log (the last error is still kept).
+        interval: Seconds between two log lines of the same kind.
+        logged: When each kind was last logged, shared by the producers of one connection so
+            that an error they all hit (the broker is down) is logged once, not per producer.
     """
 
-    def __init__(self, interval: float = _ERROR_LOG_INTERVAL) -> None:
+    def __init__(
+        self,
+        secrets: Iterable[str] = (),
+        forward: Callable[[KafkaError], object] | None = None,
+        interval: float = _ERROR_LOG_INTERVAL,
+        logged: dict[int, float] | None = None,
+    ) -> None:
+        self._secrets = [secret for secret in secrets if secret]
+        self._forward = forward
         self._interval = interval
-        self._last: dict[int, float] = {}
+        self._last_logged: dict[int, float] = {} if logged is None else logged
         self._silent = False
+        self.last: ClientErrorReport | None = None
 
     def silence(self) -> None:
         """Drop every later report: the client is being closed on purpose."""
@@ -153,9 +194,39 @@ class ClientErrorLog:
         if self._silent:
             return
         now = time.monotonic()
-        code = error.code()
-        if not error.fatal() and now - self._last.get(code, -self._interval) < self._interval:
+        code, fatal = error.code(), bool(error.fatal())
+        reason = scrub(str(error.str()), self._secrets)
+        self.last = ClientErrorReport(code, str(error.name()), reason, fatal, now)
+        if self._forward is not None:
+            self._forward(error)
             return
-        self._last[code] = now
-        level = logging.ERROR if error.fatal() else logging.WARNING
-        logger.log(level, "Kafka client error (%s): %s", error.name(), error.str())
+        if not fatal and now - self._last_logged.get(code, -self._interval) < self._interval:
+            return
+        self._last_logged[code] = now
+        level = logging.ERROR if fatal else logging.WARNING
+        logger.log(level, "Kafka client error (%s): %s", error.name(), reason)
+
+
+class LibrdkafkaLog:
+    """A producer's ``logger``: librdkafka's log lines into Python logging, secrets masked.
+
+    confluent-kafka calls ``log(level, "%s [%s] %s", facility, client_name, text)`` while the
+    producer is polled. Lines of the error facilities go to DEBUG: the producer's
+    ``ClientErrorLog`` reports the same error once, with its code.
+
+    Args:
+        secrets: Values to mask in log texts.
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets = [secret for secret in secrets if secret]
+        self._logger = logging.getLogger(LIBRDKAFKA_LOGGER)
+
+    def log(self, level: int, msg: str, *args: object) -> None:
+        """Log one librdkafka line (confluent-kafka's ``logger`` protocol)."""
+        if args and args[0] in _ERROR_FACILITIES:
+            level = logging.DEBUG
+        if not self._logger.isEnabledFor(level):
+            return
+        text = scrub(msg % args if args else msg, self._secrets)
+        self._logger.log(level, "%s", text)

@@ -23,9 +23,13 @@ than ``max_tracked`` messages, so memory stays bounded. Producers are reused acr
 
 Why it is safe: the producer's ``message.timeout.ms`` is set from ``timeout``, so librdkafka
 reports every message within that time; if nothing completes for ``stall_timeout`` seconds the
-sender purges what is outstanding and raises ``BulkDeliveryTimeoutError``, reporting those
-messages as "failed, may have been written". A producer that reports ``PRODUCER_FENCED`` or a
-fatal error (Tansu fences an idempotent producer after any timeout) is replaced by a new one.
+sender purges what is outstanding and raises ``BulkDeliveryTimeoutError``. Each purged message
+is classified by its report: ``_PURGE_QUEUE`` (still in the local queue) is "failed, not
+written", ``_PURGE_INFLIGHT`` (sent, answer pending) is "failed, may have been written". The
+error quotes the producers' last client error (``client_error``: a refused connection, a failed
+SASL handshake), which is usually why nothing completed. A producer that reports
+``PRODUCER_FENCED`` or a fatal error (Tansu fences an idempotent producer after any timeout) is
+replaced by a new one.
 
 Error callbacks and ``on_acked`` run on the thread that calls ``send``/``poll``/``close``; a
 sender is meant to be used by one thread.
@@ -44,6 +48,7 @@ from flowodm._poller import FlowProducer
 from flowodm._producer_pool import POOL, ProducerFactory, Route
 from flowodm.delivery import (
     BulkResult,
+    ClientErrorReport,
     FailedDelivery,
     is_producer_broken,
     may_have_been_written,
@@ -63,6 +68,9 @@ _POLL_STEP = 0.05
 _FIRST_STEP = 0.001
 # After a stall, how long to wait for the purge reports of outstanding messages.
 _PURGE_WAIT = 5.0
+# A client error reported this long before a sender started may still explain its failures
+# (librdkafka backs off reconnecting for up to 10 s and reports each failed attempt).
+CAUSE_WINDOW = 30.0
 
 
 class BulkSender(Generic[RefT]):
@@ -121,7 +129,8 @@ class BulkSender(Generic[RefT]):
         self._retired: list[FlowProducer] = []
         self._result: BulkResult[RefT] | None = None
         self._last_completed = 0
-        self._last_progress = time.monotonic()
+        self._started = self._last_progress = time.monotonic()
+        self._client_error: ClientErrorReport | None = None
         self._timeout_ms = max(1, round(timeout * 1000))
         self._producer: FlowProducer | None = None
         self._route = Route()
@@ -176,12 +185,14 @@ class BulkSender(Generic[RefT]):
         values: Sequence[bytes],
         keys: Sequence[bytes | None] | None,
         refs: Sequence[RefT],
+        headers: Headers | None = None,
     ) -> None:
         """Enqueue ``values[i]`` with key ``keys[i]`` (``None``: no keys) and ref ``refs[i]``.
 
         The fast path for lists (``refs`` may be a ``range``): no per-message bookkeeping.
-        The sender keeps references to the three sequences until the messages are accounted
-        for, so do not modify them meanwhile. Same errors as ``send``.
+        ``headers`` (optional) go with every message. The sender keeps references to the
+        three sequences until the messages are accounted for, so do not modify them meanwhile.
+        Same errors as ``send``.
         """
         if (keys is not None and len(keys) != len(values)) or len(refs) != len(values):
             raise ValueError(
@@ -191,7 +202,7 @@ class BulkSender(Generic[RefT]):
         position, total = 0, len(values)
         while position < total:
             stop = min(position + self._maintain_every, total)
-            position = self._send_run(values, keys, refs, position, stop)
+            position = self._send_run(values, keys, refs, position, stop, headers)
             self._maintain()
 
     def _send_run(
@@ -201,6 +212,7 @@ class BulkSender(Generic[RefT]):
         refs: Sequence[RefT],
         start: int,
         stop: int,
+        headers: Headers | None,
     ) -> int:
         """Produce ``values[start:stop]``; return where to go on (stops after a full queue).
 
@@ -219,10 +231,13 @@ class BulkSender(Generic[RefT]):
         for i in range(start, stop):
             key = None if keys is None else keys[i]
             try:
-                produce(topic, values[i], key)
+                if headers is None:
+                    produce(topic, values[i], key)
+                else:
+                    produce(topic, values[i], key, headers=headers)
             except BufferError:
                 track(i)
-                if self._send_when_room(values[i], key, refs[i], None, None):
+                if self._send_when_room(values[i], key, refs[i], headers, None):
                     self._enqueued += 1
                     self._window.add(values[i], key, refs[i], None)
                 return i + 1
@@ -248,7 +263,8 @@ class BulkSender(Generic[RefT]):
 
         Raises:
             BulkDeliveryTimeoutError: nothing completed for ``stall_timeout`` seconds; the
-                exception's ``result`` lists outstanding messages as ``maybe_written``.
+                outstanding messages were purged and the exception's ``result`` lists each
+                one (``maybe_written`` for those that were in flight).
         """
         if self._result is not None:
             return self._result
@@ -256,7 +272,11 @@ class BulkSender(Generic[RefT]):
         return self._finish()
 
     def abort(self) -> BulkResult[RefT]:
-        """Purge whatever is outstanding (reported as failed, maybe written) and close."""
+        """Purge whatever is outstanding and close; purged messages are reported as failed.
+
+        Messages still in the local queue fail as not written (``_PURGE_QUEUE``), those in
+        flight as may have been written (``_PURGE_INFLIGHT``).
+        """
         if self._result is not None:
             return self._result
         self._stalled = True
@@ -280,14 +300,24 @@ class BulkSender(Generic[RefT]):
         """Failures recorded so far (a copy)."""
         return list(self._failed)
 
+    @property
+    def client_error(self) -> ClientErrorReport | None:
+        """The last client-level error of this sender's producers, if it may explain failures.
+
+        Only errors reported since shortly before the sender started count (see
+        ``CAUSE_WINDOW``); after ``close()`` it is the one seen when the sender finished.
+        """
+        if self._result is not None:
+            return self._client_error
+        return self._latest_client_error()
+
     # ---------------------------------------------------------------- reports
 
     def _on_error(self, error: KafkaError, message: Message) -> None:
         """Global delivery callback: only failures reach it (``delivery.report.only.error``)."""
         self._report_failures += 1
         ref = self._window.pop_ref(message.key(), message.value(), message.partition())
-        maybe = True if self._stalled else may_have_been_written(error)
-        self._failed.append(FailedDelivery(ref, error, maybe))
+        self._failed.append(FailedDelivery(ref, error, may_have_been_written(error)))
         if is_producer_broken(error):
             self._replace_producer = True
 
@@ -395,16 +425,43 @@ class BulkSender(Generic[RefT]):
         self._stalled = True
         self._purge()
         result = self._finish()
+        maybe = sum(1 for failure in result.failed if failure.maybe_written)
+        not_written = len(result.failed) - maybe
         unaccounted = self._enqueued - self._report_failures - result.delivered
-        extra = f"; {unaccounted} more gave no report even after a purge" if unaccounted else ""
+        silent = (
+            f"; {unaccounted} gave no report even after the purge (they may have been written)"
+            if unaccounted
+            else ""
+        )
+        cause = self._client_error
+        why = (
+            f"The client last reported {cause.describe()}."
+            if cause is not None
+            else "Is the broker down or stalled?"
+        )
         raise BulkDeliveryTimeoutError(
             f"no delivery to {self.topic!r} completed for {self.stall_timeout:g} s with "
-            f"{outstanding} messages outstanding (is the broker down or stalled?); "
-            f"{result.delivered} were acknowledged and {len(result.failed)} failed, all of "
-            f"them reported as failed that were outstanding may still have been written{extra}",
+            f"{outstanding} messages outstanding, so the send was stopped and they were "
+            f"purged. {why} Outcome: {result.delivered} acknowledged; {not_written} failed "
+            "and not written (purged before they were sent: safe to send again); "
+            f"{maybe} failed and may have been written (in flight or timed out: check the "
+            f"topic, or rely on idempotent consumers, before sending them again){silent}.",
             result=result,
             topic=self.topic,
+            client_error=cause,
         )
+
+    def _latest_client_error(self) -> ClientErrorReport | None:
+        """The newest client error of the producers in use, if reported since about the start."""
+        latest: ClientErrorReport | None = None
+        for producer in self._producers():
+            log = producer.error_log
+            found = None if log is None else log.last
+            if found is not None and (latest is None or found.at > latest.at):
+                latest = found
+        if latest is None or latest.at < self._started - CAUSE_WINDOW:
+            return None
+        return latest
 
     def _purge(self) -> None:
         """Purge queued and in-flight messages so each gets a (failure) report, then serve."""
@@ -417,6 +474,7 @@ class BulkSender(Generic[RefT]):
     def _finish(self) -> BulkResult[RefT]:
         # Counted before the producers are dropped: a message still queued is not delivered.
         self._count_acked(self._outstanding())
+        self._client_error = self._latest_client_error()
         result = BulkResult(delivered=self._acked, failed=list(self._failed))
         self._result = result
         producer = self._producer

@@ -17,6 +17,9 @@ Contract (used by ``connection.py`` and the CLI):
   mask secret keys inside the librdkafka dicts and strip credentials embedded in the registry URL.
   ``redact(mapping)`` masks a librdkafka/registry config dict before it is shown anywhere;
   ``scrub(text, config)`` removes secret values from a foreign error message.
+- ``bootstrap_servers`` with a ``user:password@`` part is refused (librdkafka cannot use it;
+  credentials go in ``sasl_username``/``sasl_password``); ``safe_servers`` strips such a part
+  from anything shown anyway.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic import model_validator as _model_validator
@@ -37,11 +40,14 @@ __all__ = [
     "PRODUCER_DEFAULTS",
     "ConnectionConfig",
     "build_config",
+    "is_secret_key",
     "redact",
+    "safe_servers",
     "safe_url",
     "scrub",
     "secrets_in_config",
     "secrets_in_url",
+    "split_url_credentials",
 ]
 
 MASK = "**********"
@@ -143,6 +149,17 @@ class ConnectionConfig(BaseSettings):
     def _none_dict(cls, value: Any) -> Any:
         return {} if value is None else value
 
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _no_credentials_in_servers(cls, value: str | None) -> str | None:
+        if value is not None and "@" in value:
+            raise ValueError(
+                "bootstrap_servers must be host:port[,host:port...] and must not contain "
+                "credentials ('user:password@'); pass them as sasl_username/sasl_password with "
+                "sasl_mechanism and security_protocol"
+            )
+        return value
+
     @_model_validator(mode="after")
     def _check_combinations(self) -> ConnectionConfig:
         if (self.sasl_username or self.sasl_password) and not self.sasl_mechanism:
@@ -223,6 +240,8 @@ class ConnectionConfig(BaseSettings):
                 yield name, redact(value)
             elif name == "schema_registry_url" and isinstance(value, str):
                 yield name, safe_url(value)
+            elif name == "bootstrap_servers" and isinstance(value, str):
+                yield name, safe_servers(value)
             else:
                 yield name, value
 
@@ -267,7 +286,7 @@ def redact(config: Mapping[str, Any]) -> dict[str, Any]:
     """
     shown: dict[str, Any] = {}
     for key, value in config.items():
-        if isinstance(value, SecretStr) or _is_secret_key(str(key)):
+        if isinstance(value, SecretStr) or is_secret_key(str(key)):
             shown[key] = MASK
         elif isinstance(value, str) and "@" in value and "://" in value:
             shown[key] = safe_url(value)
@@ -279,6 +298,18 @@ def redact(config: Mapping[str, Any]) -> dict[str, Any]:
 def safe_url(url: str) -> str:
     """Return ``url`` (or a comma-separated list of URLs) without embedded ``user:password@``."""
     return ",".join(_strip_userinfo(part.strip()) for part in url.split(","))
+
+
+def safe_servers(servers: str) -> str:
+    """Return a ``bootstrap_servers`` list with any ``user:password@`` part removed."""
+    return ",".join(_strip_servers_userinfo(part.strip()) for part in servers.split(","))
+
+
+def _strip_servers_userinfo(server: str) -> str:
+    scheme, separator, rest = server.rpartition("://")
+    if "@" not in rest:
+        return server
+    return f"{scheme}{separator}{rest.rsplit('@', 1)[1]}"
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
@@ -297,6 +328,28 @@ def _strip_userinfo(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
+def split_url_credentials(url: str) -> tuple[str, str | None]:
+    """Split ``user:password@`` out of a (comma-separated) URL list.
+
+    Returns:
+        The URLs without credentials, and the decoded ``user:password`` (``None`` if none).
+
+    Raises:
+        ConfigurationError: the URLs carry different credentials.
+    """
+    found: set[str] = set()
+    for part in url.split(","):
+        parts = urlsplit(part.strip())
+        if parts.username is not None or parts.password is not None:
+            found.add(f"{unquote(parts.username or '')}:{unquote(parts.password or '')}")
+    if len(found) > 1:
+        raise ConfigurationError(
+            "the URLs in schema_registry_url carry different credentials; give them once, "
+            "as schema_registry_basic_auth_user_info"
+        )
+    return safe_url(url), (found.pop() if found else None)
+
+
 def secrets_in_url(url: str | None) -> list[str]:
     """Return the ``user:password`` and password embedded in ``url``, if any."""
     if not url:
@@ -306,11 +359,13 @@ def secrets_in_url(url: str | None) -> list[str]:
         netloc = urlsplit(part.strip()).netloc
         if "@" in netloc:
             userinfo = netloc.rsplit("@", 1)[0]
-            found.extend([userinfo, userinfo.partition(":")[2]])
-    return found
+            password = userinfo.partition(":")[2]
+            found.extend([userinfo, password, unquote(userinfo), unquote(password)])
+    return [value for value in found if value]
 
 
-def _is_secret_key(key: str) -> bool:
+def is_secret_key(key: str) -> bool:
+    """Return whether a librdkafka or registry-client property holds a secret value."""
     lowered = key.lower()
     return any(part in lowered for part in _SECRET_KEY_PARTS)
 
@@ -321,7 +376,7 @@ def secrets_in_config(mapping: Mapping[str, Any]) -> list[str]:
     for key, value in mapping.items():
         if isinstance(value, SecretStr):
             found.append(value.get_secret_value())
-        elif _is_secret_key(str(key)) and isinstance(value, str):
+        elif is_secret_key(str(key)) and isinstance(value, str):
             found.append(value)
             if "user.info" in key.lower():
                 found.append(value.partition(":")[2])

@@ -29,6 +29,9 @@ Contract (used by ``producer.py``, the DataFrame kit, the CLI and the sandbox):
 - ``Connection.close(timeout)`` drains every producer it owns for at most ``timeout`` s,
   purges what is left (its delivery callbacks report ``_PURGE_QUEUE``), closes them and the
   idle bulk producers pooled for it, and returns how many messages were not delivered.
+- ``codec_host()`` is what model codecs use without an explicit connection: the current one,
+  or ``OFFLINE`` when nothing is configured (``serialize()`` works offline for values that need
+  no registry).
 - At interpreter exit the current connection is closed (flush bounded by
   ``EXIT_FLUSH_TIMEOUT`` s), registered once.
 """
@@ -44,12 +47,15 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 
-from flowodm._poller import ClientErrorLog, FlowProducer, Poller
+from flowodm._poller import ClientErrorLog, FlowProducer, LibrdkafkaLog, Poller
 from flowodm._producer_pool import discard_pooled_producers
 from flowodm.config import (
+    MASK,
     PRODUCER_DEFAULTS,
     ConnectionConfig,
     build_config,
+    is_secret_key,
+    safe_servers,
     safe_url,
     scrub,
     secrets_in_config,
@@ -63,6 +69,7 @@ __all__ = [
     "REPLACE_FLUSH_TIMEOUT",
     "Connection",
     "FlowProducer",
+    "codec_host",
     "connect",
     "disconnect",
     "get_connection",
@@ -75,6 +82,22 @@ logger = logging.getLogger("flowodm.connection")
 REPLACE_FLUSH_TIMEOUT = 10.0
 EXIT_FLUSH_TIMEOUT = 10.0
 _NO_SUCH_PROPERTY = re.compile(r'No such configuration property: "([^"]+)"')
+_INVALID_VALUE = re.compile(r'Invalid value (?:"[^"]*" )?for configuration property "([^"]+)"')
+# A property no librdkafka version has: a check of one setting stops at it, creating no client.
+_PROBE_KEY = "flowodm.config.check"
+# librdkafka settings that connect() arguments become.
+_ARGUMENT_OF = {
+    "bootstrap.servers": "bootstrap_servers",
+    "security.protocol": "security_protocol",
+    "sasl.mechanism": "sasl_mechanism",
+    "sasl.username": "sasl_username",
+    "sasl.password": "sasl_password",
+    "ssl.ca.location": "ssl_ca_location",
+    "ssl.certificate.location": "ssl_certificate_location",
+    "ssl.key.location": "ssl_key_location",
+    "ssl.key.password": "ssl_key_password",
+    "client.id": "client_id",
+}
 _CONFIG_DOCS = "https://github.com/confluentinc/librdkafka/blob/master/CONFIGURATION.md"
 _NO_SERVERS = (
     "no Kafka bootstrap servers configured: call flowodm.connect(bootstrap_servers="
@@ -99,6 +122,8 @@ class Connection:
         self._registry: RegistryAdapter | None = None
         self._registry_built = False
         self._closed = False
+        # When each kind of client error was last logged, across this connection's producers.
+        self._errors_logged: dict[int, float] = {}
 
     @property
     def config(self) -> ConnectionConfig:
@@ -189,13 +214,21 @@ class Connection:
     def new_producer(self, extra: Mapping[str, Any] | None = None) -> FlowProducer:
         """Create a separate producer from ``producer_settings(extra)``; the caller polls it.
 
+        Its ``error_cb`` is a ``ClientErrorLog`` (kept as ``producer.error_log``; a user's
+        ``error_cb`` still receives every error through it) and, unless the settings name a
+        ``logger``, librdkafka's log lines go to the ``flowodm.librdkafka`` logger while the
+        producer is polled, instead of stderr.
+
         Raises:
             ConfigurationError: an unknown or invalid librdkafka property (named in the message).
         """
         settings = self.producer_settings(extra)
-        error_log = None
-        if "error_cb" not in settings:
-            error_log = settings["error_cb"] = ClientErrorLog()
+        secrets = self._config.secret_values()
+        error_log = ClientErrorLog(
+            secrets, forward=settings.get("error_cb"), logged=self._errors_logged
+        )
+        settings["error_cb"] = error_log
+        settings.setdefault("logger", LibrdkafkaLog(secrets))
         producer: FlowProducer = self._create(
             FlowProducer, settings, extra or {}, "producer_config"
         )
@@ -286,8 +319,9 @@ class Connection:
     def __repr__(self) -> str:
         url = self._config.schema_registry_url
         state = "closed" if self._closed else "open"
+        servers = self._config.bootstrap_servers
         return (
-            f"Connection(bootstrap_servers={self._config.bootstrap_servers!r}, "
+            f"Connection(bootstrap_servers={safe_servers(servers) if servers else None!r}, "
             f"schema_registry_url={safe_url(url) if url else None!r}, {state})"
         )
 
@@ -311,17 +345,58 @@ class Connection:
         except (KafkaException, TypeError, ValueError) as exc:
             reason = _kafka_reason(exc)
             secrets = [*self._config.secret_values(), *secrets_in_config(extra)]
-            unknown = _NO_SUCH_PROPERTY.search(reason)
-            if unknown:
-                key = unknown.group(1)
-                origin = "an internal override" if key in extra else section
-                message = (
-                    f"unknown librdkafka property {key!r} in {origin}; check its spelling "
-                    f"against {_CONFIG_DOCS}"
-                )
-            else:
-                message = f"invalid Kafka client configuration: {reason}"
+            message = self._config_problem(factory, reason, settings, extra, section)
             raise ConfigurationError(scrub(message, secrets)) from None
+
+    def _config_problem(
+        self,
+        factory: type[Producer] | type[Consumer],
+        reason: str,
+        settings: Mapping[str, Any],
+        extra: Mapping[str, Any],
+        section: str,
+    ) -> str:
+        """Say which setting librdkafka refused, by the name and in the place the user gave it.
+
+        librdkafka names a property by its canonical name (``linger.ms`` is reported as
+        ``queue.buffering.max.ms``), so an invalid value is found by checking the settings one
+        by one, which creates no client.
+        """
+        unknown = _NO_SUCH_PROPERTY.search(reason)
+        if unknown:
+            key = unknown.group(1)
+            origin = "an internal override" if key in extra else section
+            return (
+                f"unknown librdkafka property {key!r} in {origin}; check its spelling "
+                f"against {_CONFIG_DOCS}"
+            )
+        for key, value in settings.items():
+            refused = _refusal(factory, key, value)
+            if refused is None:
+                continue
+            shown = MASK if _is_secret_setting(key, value) else repr(value)
+            canonical = _INVALID_VALUE.search(refused)
+            alias = (
+                f" (librdkafka calls it {canonical.group(1)!r})"
+                if canonical and canonical.group(1) != key
+                else ""
+            )
+            return (
+                f"invalid value {shown} for {key!r}{alias} in {self._origin(key, extra, section)}"
+                f"; see {_CONFIG_DOCS} for its valid values"
+            )
+        return f"invalid Kafka client configuration: {reason}"
+
+    def _origin(self, key: str, extra: Mapping[str, Any], section: str) -> str:
+        """Where a librdkafka setting came from, in the user's terms."""
+        if key in extra:
+            return "an internal override"
+        if key in getattr(self._config, section, {}):
+            return section
+        argument = _ARGUMENT_OF.get(key)
+        if argument is not None:
+            return f"connect({argument}=...)"
+        return "FlowODM's producer defaults"
 
 
 _current: Connection | None = None
@@ -433,6 +508,25 @@ def get_connection() -> Connection:
     return _install(Connection(config), replace=False)
 
 
+def codec_host() -> Connection | _model_codec.CodecHost:
+    """The connection model codecs use when none is given (``serialize()``, ``deserialize()``).
+
+    The current connection (built from the environment if that names bootstrap servers or a
+    registry), or ``flowodm.serde.model_codec.OFFLINE`` when nothing is configured: values that
+    need no Schema Registry then encode offline, and those that need one say how to connect.
+
+    Raises:
+        ConfigurationError: an environment value is invalid.
+    """
+    current = _current
+    if current is not None and not current.closed:
+        return current
+    config = build_config()
+    if config.bootstrap_servers is None and config.schema_registry_url is None:
+        return _model_codec.OFFLINE
+    return _install(Connection(config), replace=False)
+
+
 def get_producer() -> FlowProducer:
     """Return the shared producer of the current connection (``flush()`` returns what is left).
 
@@ -492,6 +586,23 @@ def _close_at_exit() -> None:
     disconnect(EXIT_FLUSH_TIMEOUT)
 
 
+def _refusal(factory: type[Producer] | type[Consumer], key: str, value: Any) -> str | None:
+    """librdkafka's objection to ``key=value`` on its own, or ``None`` if it accepts it.
+
+    The probe key after it makes confluent stop before a client is created.
+    """
+    try:
+        factory({key: value, _PROBE_KEY: "1"})
+    except (KafkaException, TypeError, ValueError) as exc:
+        reason = _kafka_reason(exc)
+        return None if _PROBE_KEY in reason else reason
+    return None  # pragma: no cover - the probe key is always refused
+
+
+def _is_secret_setting(key: str, value: Any) -> bool:
+    return is_secret_key(key) or not isinstance(value, str | int | float | bool)
+
+
 def _kafka_reason(exc: BaseException) -> str:
     if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError):
         return str(exc.args[0].str())
@@ -511,4 +622,4 @@ def _as_dict(mapping: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 
 atexit.register(_close_at_exit)
-_model_codec.set_connection_provider(get_connection)
+_model_codec.set_connection_provider(codec_host)

@@ -2,11 +2,14 @@
 
 A failed delivery report does not prove a message was not written (a timed-out request may
 still have been appended by the broker), so every failure carries ``maybe_written``: ``False``
-only for errors that mean the broker never accepted the message.
+only for errors that mean the broker never accepted the message. ``ClientErrorReport`` is the
+last client-level error a producer reported (a refused connection, a failed SASL handshake):
+timeout errors quote it, because it is usually the real cause.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Final, Generic, TypeVar
 
@@ -15,6 +18,7 @@ from confluent_kafka import KafkaError
 __all__ = [
     "UNSET",
     "BulkResult",
+    "ClientErrorReport",
     "DeliveryResult",
     "FailedDelivery",
     "FailedMessage",
@@ -27,15 +31,20 @@ __all__ = [
 RefT = TypeVar("RefT")
 ModelT = TypeVar("ModelT")
 
-# Errors after which the message is known not to be on the topic: it was rejected before it
-# was sent, or the broker refused the whole request. Everything else (timeouts, purges of
-# in-flight requests, fencing, transport errors) is reported as "may have been written".
+# Errors after which the message is known not to be on the topic: librdkafka refused it before
+# sending (size, unknown partition or topic, a bad argument, a full queue), the broker refused
+# it deterministically (size, format, timestamp, authorization: every attempt gets the same
+# answer), or it was purged from the local queue (``_PURGE_QUEUE``: it was not in flight).
+# Everything else (``_MSG_TIMED_OUT``, ``_PURGE_INFLIGHT``, fencing, transport errors, retriable
+# broker errors) is reported as "may have been written".
 _NEVER_WRITTEN: frozenset[int] = frozenset(
     {
         KafkaError.MSG_SIZE_TOO_LARGE,
         KafkaError.INVALID_MSG_SIZE,
         KafkaError.RECORD_LIST_TOO_LARGE,
         KafkaError.INVALID_RECORD,
+        KafkaError.INVALID_TIMESTAMP,
+        KafkaError.UNSUPPORTED_FOR_MESSAGE_FORMAT,
         KafkaError._UNKNOWN_PARTITION,
         KafkaError._UNKNOWN_TOPIC,
         KafkaError.UNKNOWN_TOPIC_OR_PART,
@@ -43,6 +52,7 @@ _NEVER_WRITTEN: frozenset[int] = frozenset(
         KafkaError.CLUSTER_AUTHORIZATION_FAILED,
         KafkaError.INVALID_REQUIRED_ACKS,
         KafkaError._INVALID_ARG,
+        KafkaError._QUEUE_FULL,
         KafkaError._PURGE_QUEUE,
     }
 )
@@ -53,6 +63,20 @@ _NEVER_WRITTEN: frozenset[int] = frozenset(
 _BREAKS_PRODUCER: frozenset[int] = frozenset(
     {KafkaError.PRODUCER_FENCED, KafkaError._FENCED, KafkaError._FATAL}
 )
+
+# What to check for the client errors that usually explain a timeout.
+_CLIENT_ERROR_HINTS: dict[int, str] = {
+    KafkaError._AUTHENTICATION: (
+        "check security_protocol, sasl_mechanism, sasl_username/sasl_password and the SSL "
+        "settings against the broker's listener"
+    ),
+    KafkaError._SSL: "check the SSL settings (ssl_ca_location, certificates) and security_protocol",
+    KafkaError._TRANSPORT: "check bootstrap_servers and that the broker is running and reachable",
+    KafkaError._ALL_BROKERS_DOWN: (
+        "check bootstrap_servers and that the broker is running and reachable"
+    ),
+    KafkaError._RESOLVE: "check the host names in bootstrap_servers",
+}
 
 
 class _Unset:
@@ -90,6 +114,44 @@ def is_producer_broken(error: KafkaError) -> bool:
 def describe_error(error: KafkaError) -> str:
     """Return ``NAME: reason`` for a KafkaError, the form used in every FlowODM message."""
     return f"{error.name()}: {error.str()}"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientErrorReport:
+    """A client-level error a producer reported through librdkafka's error callback.
+
+    Attributes:
+        code: The ``KafkaError`` code (e.g. ``KafkaError._AUTHENTICATION``).
+        name: The code's name, e.g. ``"_AUTHENTICATION"``.
+        reason: librdkafka's description, with known secrets masked.
+        fatal: Whether librdkafka flagged the error as fatal for the producer.
+        at: When it was reported, in ``time.monotonic()`` seconds.
+    """
+
+    code: int
+    name: str
+    reason: str
+    fatal: bool
+    at: float
+
+    @property
+    def age(self) -> float:
+        """Seconds since the error was reported."""
+        return max(0.0, time.monotonic() - self.at)
+
+    @property
+    def hint(self) -> str | None:
+        """What to check for this kind of error, or ``None`` when there is nothing specific."""
+        return _CLIENT_ERROR_HINTS.get(self.code)
+
+    def describe(self) -> str:
+        """Return ``NAME: reason (2.1 s ago)`` followed by what to check, if known."""
+        reason = self.reason.rstrip(" .")
+        text = f"{self.name}: {reason} ({self.age:.1f} s ago)"
+        return f"{text}; {self.hint}" if self.hint else text
+
+    def __str__(self) -> str:
+        return self.describe()
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +225,8 @@ class FailedMessage(Generic[ModelT]):
     maybe_written: bool
 
     def __str__(self) -> str:
-        written = " (may have been written)" if self.maybe_written else ""
-        return f"#{self.index}: {describe_error(self.kafka_error)}{written}"
+        written = "may have been written" if self.maybe_written else "not written"
+        return f"#{self.index}: {describe_error(self.kafka_error)} ({written})"
 
 
 @dataclass(frozen=True, slots=True)

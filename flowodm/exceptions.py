@@ -99,7 +99,12 @@ class SchemaRegistryError(FlowODMError):
 
 
 class ProducerError(FlowODMError):
-    """Kafka did not accept a message; ``kafka_error`` holds librdkafka's error if any."""
+    """Kafka did not accept a message; ``kafka_error`` holds librdkafka's error if any.
+
+    ``client_error`` is the producer's last client-level error (a
+    ``flowodm.delivery.ClientErrorReport``: e.g. a failed SASL handshake) when it may explain
+    a timeout, else ``None``.
+    """
 
     def __init__(
         self,
@@ -108,11 +113,13 @@ class ProducerError(FlowODMError):
         kafka_error: Any = None,
         topic: str | None = None,
         key: bytes | None = None,
+        client_error: Any = None,
     ):
         super().__init__(message)
         self.kafka_error = kafka_error
         self.topic = topic
         self.key = key
+        self.client_error = client_error
 
 
 class DeliveryTimeoutError(ProducerError):
@@ -122,8 +129,10 @@ class DeliveryTimeoutError(ProducerError):
 class PartialDeliveryError(ProducerError):
     """Some messages of a bulk send were not acknowledged; ``result`` lists each failure."""
 
-    def __init__(self, message: str, *, result: Any, topic: str | None = None):
-        super().__init__(message, topic=topic)
+    def __init__(
+        self, message: str, *, result: Any, topic: str | None = None, client_error: Any = None
+    ):
+        super().__init__(message, topic=topic, client_error=client_error)
         self.result = result
 
 

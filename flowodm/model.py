@@ -13,7 +13,7 @@ so that defining models never touches Kafka or the connection layer.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -132,10 +132,15 @@ class FlowBaseModel(BaseModel):
 
         With a Schema Registry configured (and ``confluent_wire_format`` on) the bytes are
         magic byte 0, the 4-byte schema id and the Avro body; otherwise the plain Avro body.
+        No connection is needed when no registry is (``confluent_wire_format = False`` or
+        ``value_serializer = "json"``), so models can be unit-tested offline.
 
         Raises:
             SerializationError: a field cannot be encoded.
             SchemaRegistryError: the schema id could not be resolved.
+            ConfigurationError: the value needs a Schema Registry and no connection is
+                configured (the message says to ``connect(schema_registry_url=...)`` or to
+                set ``confluent_wire_format = False``).
         """
         return _codec_of(type(self), connection).value_bytes(self)
 
@@ -144,11 +149,14 @@ class FlowBaseModel(BaseModel):
         """Decode a Kafka value written for this model (by FlowODM or a Confluent serializer).
 
         Framed values are read with the writer's schema (fetched by id) resolved to this
-        model's schema, so compatible older and newer versions decode.
+        model's schema, so compatible older and newer versions decode. Like ``serialize``, it
+        needs no connection when the model's values need no registry.
 
         Raises:
             DeserializationError: the bytes are not a valid value of this model.
             SchemaRegistryError: the writer's schema could not be fetched.
+            ConfigurationError: the value needs a Schema Registry and no connection is
+                configured.
         """
         return _codec_of(cls, connection).decode(data)
 
@@ -162,6 +170,7 @@ class FlowBaseModel(BaseModel):
         partition: int | None = None,
         timestamp: Timestamp = None,
         timeout: float | None = None,
+        topic: str | None = None,
         connection: Connection | None = None,
     ) -> DeliveryResult:
         """Produce this message and block until the broker acknowledged it.
@@ -178,6 +187,9 @@ class FlowBaseModel(BaseModel):
             timeout: Seconds to wait for the acknowledgement (default: the connection's
                 ``produce_timeout``, 35 s; librdkafka gives up after ``message.timeout.ms``,
                 30 s by default).
+            topic: Write to this topic instead of ``Settings.topic`` (e.g. a staging topic).
+                Under the topic subject strategies the schema is registered under this
+                topic's subject, as Confluent's serializers would.
             connection: A specific connection (default: the current one).
 
         Returns:
@@ -187,7 +199,9 @@ class FlowBaseModel(BaseModel):
             SettingsError: the model has no topic.
             SerializationError: the value or key cannot be encoded.
             SchemaRegistryError: the schema could not be registered or looked up.
-            ProducerError: Kafka refused or failed the message (``kafka_error`` says why).
+            ProducerError: Kafka refused or failed the message (``kafka_error`` says why; for
+                a timeout, ``client_error`` is the client's last error, e.g. a failed SASL
+                handshake, when there was one).
             DeliveryTimeoutError: no acknowledgement within ``timeout``; the message may
                 still have been written.
         """
@@ -200,6 +214,7 @@ class FlowBaseModel(BaseModel):
             partition=partition,
             timestamp=timestamp,
             timeout=timeout,
+            topic=topic,
             connection=connection,
         )
 
@@ -211,6 +226,7 @@ class FlowBaseModel(BaseModel):
         partition: int | None = None,
         timestamp: Timestamp = None,
         callback: DeliveryCallback | None = None,
+        topic: str | None = None,
         connection: Connection | None = None,
     ) -> None:
         """Enqueue this message and return at once (fire-and-forget).
@@ -218,6 +234,8 @@ class FlowBaseModel(BaseModel):
         ``callback(err, msg)`` is called once the broker acknowledged (``err is None``) or
         the delivery failed; it runs on the connection's poller thread, so keep it short and
         thread-safe. Call ``flowodm.get_producer().flush()`` to wait for everything queued.
+        ``key``, ``headers``, ``partition``, ``timestamp``, ``topic`` and ``connection`` are
+        as for ``produce``.
 
         Raises:
             SettingsError, SerializationError, SchemaRegistryError: as for ``produce``.
@@ -233,6 +251,7 @@ class FlowBaseModel(BaseModel):
             partition=partition,
             timestamp=timestamp,
             callback=callback,
+            topic=topic,
             connection=connection,
         )
 
@@ -244,12 +263,14 @@ class FlowBaseModel(BaseModel):
         partition: int | None = None,
         timestamp: Timestamp = None,
         timeout: float | None = None,
+        topic: str | None = None,
         connection: Connection | None = None,
     ) -> DeliveryResult:
         """Produce this message and await its acknowledgement without blocking the loop.
 
-        Same arguments, result and errors as ``produce``. Many concurrent calls (e.g. with
-        ``asyncio.gather``) share the producer's batches; no thread is started per call.
+        Same arguments (``topic=`` included), result and errors as ``produce``. Many
+        concurrent calls (e.g. with ``asyncio.gather``) share the producer's batches; no
+        thread is started per call.
         """
         from flowodm import producer
 
@@ -260,6 +281,7 @@ class FlowBaseModel(BaseModel):
             partition=partition,
             timestamp=timestamp,
             timeout=timeout,
+            topic=topic,
             connection=connection,
         )
 
@@ -272,12 +294,16 @@ class FlowBaseModel(BaseModel):
         stall_timeout: float | None = None,
         raise_on_error: bool = True,
         progress: ProgressOption = False,
+        topic: str | None = None,
+        headers: Headers | None = None,
+        keys: Sequence[Any] | None = None,
         connection: Connection | None = None,
     ) -> ProduceManyResult[Self]:
         """Produce many messages fast and wait until each is acknowledged or failed.
 
         Every model is serialized first: if one cannot be, ``SerializationError`` names its
-        index and nothing is sent. Keys come from ``Settings.key_field``.
+        index and nothing is sent. Keys come from ``Settings.key_field`` unless ``keys`` is
+        given.
 
         Args:
             models: Instances of this class.
@@ -287,6 +313,12 @@ class FlowBaseModel(BaseModel):
             raise_on_error: Raise ``PartialDeliveryError`` (with ``.result``) if any message
                 failed; ``False`` returns the result with the failures listed.
             progress: Show a progress bar (``True``, ``"text"``, ``"widget"``, a tqdm class).
+            topic: Write to this topic instead of ``Settings.topic``; under the topic subject
+                strategies the schema is registered under this topic's subject.
+            headers: Kafka headers sent with every message (a dict or a list of
+                ``(name, str | bytes | None)``).
+            keys: One key per model, serialized with ``Settings.key_serializer`` (``None``
+                entries: no key); overrides ``Settings.key_field``.
             connection: A specific connection (default: the current one).
 
         Returns:
@@ -295,8 +327,11 @@ class FlowBaseModel(BaseModel):
 
         Raises:
             PartialDeliveryError: some messages failed and ``raise_on_error`` is true.
-            BulkDeliveryTimeoutError: nothing completed for ``stall_timeout`` seconds; its
-                ``result`` lists the outstanding messages as "may have been written".
+            BulkDeliveryTimeoutError: nothing completed for ``stall_timeout`` seconds; what
+                was outstanding is purged and listed in ``result``: "not written" if it never
+                left the local queue, "may have been written" if it was in flight.
+                ``client_error`` is the client's last error (usually the cause), if any.
+            ProducerError: ``headers``, ``topic`` or ``keys`` are malformed (nothing sent).
         """
         from flowodm import producer
 
@@ -307,6 +342,9 @@ class FlowBaseModel(BaseModel):
             stall_timeout=stall_timeout,
             raise_on_error=raise_on_error,
             progress=progress,
+            topic=topic,
+            headers=headers,
+            keys=keys,
             connection=connection,
         )
 
@@ -319,11 +357,15 @@ class FlowBaseModel(BaseModel):
         stall_timeout: float | None = None,
         raise_on_error: bool = True,
         progress: ProgressOption = False,
+        topic: str | None = None,
+        headers: Headers | None = None,
+        keys: Sequence[Any] | None = None,
         connection: Connection | None = None,
     ) -> ProduceManyResult[Self]:
         """``produce_many`` run in a worker thread, awaited without blocking the event loop.
 
-        Same arguments, result and errors as ``produce_many``.
+        Same arguments (``topic``, ``headers`` and ``keys`` included), result and errors as
+        ``produce_many``.
         """
         from flowodm import producer
 
@@ -334,6 +376,9 @@ class FlowBaseModel(BaseModel):
             stall_timeout=stall_timeout,
             raise_on_error=raise_on_error,
             progress=progress,
+            topic=topic,
+            headers=headers,
+            keys=keys,
             connection=connection,
         )
 
@@ -342,11 +387,8 @@ M = TypeVar("M", bound=FlowBaseModel)
 
 
 def _codec_of(model_cls: type[M], connection: Connection | None) -> ModelCodec[M]:
-    """The model's codec for ``connection`` (default: the current connection)."""
+    """The model's codec for ``connection`` (default: the current one, or offline if none)."""
+    from flowodm.connection import codec_host
     from flowodm.serde.model_codec import get_model_codec
 
-    if connection is None:
-        from flowodm.connection import get_connection
-
-        connection = get_connection()
-    return get_model_codec(model_cls, connection)
+    return get_model_codec(model_cls, connection if connection is not None else codec_host())

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from flowodm.bulk import Headers
-from flowodm.delivery import DeliveryResult, describe_error
+from flowodm.delivery import ClientErrorReport, DeliveryResult, describe_error
 from flowodm.exceptions import DeliveryTimeoutError, ProducerError
 
 __all__ = [
@@ -76,25 +76,45 @@ class Outgoing:
             ) from None
         return True
 
-    def queue_full_error(self, waited: float) -> ProducerError:
-        """The error for "the local queue stayed full for ``waited`` seconds"."""
+    def queue_full_error(
+        self, waited: float, cause: ClientErrorReport | None = None
+    ) -> ProducerError:
+        """The error for "the local queue stayed full for ``waited`` seconds".
+
+        ``cause`` is the producer's last client error, quoted because it usually says why.
+        """
+        why = (
+            f"the client last reported {cause.describe()}"
+            if cause is not None
+            else "the broker is slow or unreachable, or queue.buffering.max.messages / "
+            "queue.buffering.max.kbytes is too small"
+        )
         return ProducerError(
             f"the local producer queue stayed full for {waited:g} s, so the message for "
-            f"{self.topic!r} was not sent; the broker is slow or unreachable, or "
-            "queue.buffering.max.messages / queue.buffering.max.kbytes is too small",
+            f"{self.topic!r} was not sent (not written); {why}",
             topic=self.topic,
             key=self.key,
+            client_error=cause,
         )
 
-    def no_ack(self, waited: float) -> DeliveryTimeoutError:
-        """The error for "no acknowledgement within ``waited`` seconds"."""
+    def no_ack(self, waited: float, cause: ClientErrorReport | None = None) -> DeliveryTimeoutError:
+        """The error for "no acknowledgement within ``waited`` seconds".
+
+        ``cause`` is the producer's last client error, quoted because it usually says why.
+        """
+        why = (
+            f"the client last reported {cause.describe()}"
+            if cause is not None
+            else "is the broker reachable?"
+        )
         return DeliveryTimeoutError(
-            f"no acknowledgement for the message to {self.topic!r} within {waited:g} s; it "
-            "may have been written (or may still be, while librdkafka keeps retrying until "
-            "message.timeout.ms); is the broker reachable?",
+            f"no acknowledgement for the message to {self.topic!r} within {waited:g} s; "
+            f"{why}. The message may have been written (or may still be, while librdkafka "
+            "keeps retrying until message.timeout.ms)",
             kafka_error=KafkaError(KafkaError._MSG_TIMED_OUT, "no acknowledgement in time"),
             topic=self.topic,
             key=self.key,
+            client_error=cause,
         )
 
     def delivered(self, message: Message) -> DeliveryResult:

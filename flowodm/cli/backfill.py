@@ -170,17 +170,20 @@ def _connect(args: argparse.Namespace) -> Any:
         ConfigurationError: no bootstrap servers come from either; the message names the flag
             and the variable (the core's own message speaks of ``flowodm.connect``).
     """
+    from flowodm.config import build_config
     from flowodm.connection import connect
 
-    connection = connect(
-        bootstrap_servers=args.bootstrap_servers, schema_registry_url=args.schema_registry_url
-    )
-    if connection.config.bootstrap_servers is None:
+    given = {
+        "bootstrap_servers": args.bootstrap_servers,
+        "schema_registry_url": args.schema_registry_url,
+    }
+    # Checked before connect(), whose own message would tell a CLI user to call a function.
+    if build_config(**given).bootstrap_servers is None:
         raise ConfigurationError(
             "no Kafka bootstrap servers configured: pass --bootstrap-servers HOST:PORT or set "
             "KAFKA_BOOTSTRAP_SERVERS (or FLOWODM_BOOTSTRAP_SERVERS)"
         )
-    return connection
+    return connect(**given)
 
 
 class _Loop:

@@ -58,7 +58,7 @@ exit codes:
        which, for instance:
          result: 3 invalid row(s) not sent (recorded in 'errors.csv'); every valid row delivered
          result: 12 row(s) failed to deliver (12 may have been written)
-         result: stopped early: no row from row 5,000 on was sent
+         result: stopped early: no row after row 4,999 was sent
        (a run that could not start prints one "flowodm: error: ..." line on stderr instead)
   2    usage error: bad flag, unknown format, missing file, unusable --model, wrong checkpoint
   130  interrupted (Ctrl-C); the summary is printed

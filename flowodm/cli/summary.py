@@ -263,8 +263,10 @@ def result_line(outcome: Outcome) -> str:
         return "result: every row delivered"
     facts: list[str] = []
     if outcome.stopped:
-        first_unsent = outcome.start + t.rows
-        facts.append(f"stopped early: no row from row {first_unsent:,} on was sent")
+        # Whether rows follow is unknown (reading stopped); none after these was sent.
+        last = outcome.start + t.rows - 1
+        after = f"after row {last:,}" if t.rows else f"from row {outcome.start:,} on"
+        facts.append(f"stopped early: no row {after} was sent")
     if t.failed:
         maybe = f" ({t.maybe_written:,} may have been written)" if t.maybe_written else ""
         facts.append(f"{t.failed:,} row(s) failed to deliver{maybe}")

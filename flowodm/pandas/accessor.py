@@ -198,7 +198,8 @@ class FlowODMAccessor:
                 ``DataFrameValidationError`` before sending anything if one is invalid;
                 ``"report"`` sends the valid rows and lists the invalid ones in the report.
             dead_letter: A topic receiving each invalid row as JSON (its original values,
-                index and errors); needs ``on_invalid="report"``.
+                index and errors), with the key the row would have had when its key value is
+                present and usable; needs ``on_invalid="report"``.
             chunk_size: Rows coerced, checked and encoded together.
             progress: ``None`` (a bar in notebooks and terminals unless
                 ``FLOWODM_PROGRESS=0``), ``False``, ``True``, ``"text"``, ``"widget"``, or a

@@ -12,7 +12,7 @@ Rules (one column at a time, vectorised where the dtype allows):
   as UTC (the core's rule), so the machine's time zone never matters;
 - a timestamp that Python's ``datetime`` cannot hold (outside years 1 to 9999, e.g. a
   ``datetime64[s]`` in year 10000) becomes an ``OutOfRange`` marker, which no field accepts, so
-  the row is reported as "outside the datetime range (years 1–9999)";
+  the row is reported as outside the datetime range (years 1 to 9999);
 - the frame is never modified.
 """
 
@@ -39,7 +39,7 @@ __all__ = [
     "python_value",
 ]
 
-OUT_OF_RANGE = "outside the datetime range (years 1–9999)"
+OUT_OF_RANGE = "outside the datetime range (years 1\u20139999)"  # an en dash
 
 _UTC = dt.UTC
 _PLAIN = frozenset({str, int, bool, Decimal, dt.date, dt.time, bytes})
@@ -161,7 +161,9 @@ def _datetimes(series: pd.Series, kind: Kind) -> list[Any]:
         # to_pydatetime floors nanoseconds to microseconds, as fastavro does with the remainder.
         out = np.array(values.dt.to_pydatetime(), dtype=object)
     except (ValueError, OverflowError):  # a value beyond year 9999 (datetime64[s] and wider)
-        out = np.array([_to_datetime(v, False) for v in values], dtype=object)
+        # Per value from the frame's own values, so an OutOfRange names the value as written.
+        utc = kind == "datetime"
+        out = np.array([_to_datetime(v, utc) for v in series], dtype=object)
     missing = series.isna().to_numpy()
     if missing.any():
         out[missing] = None

@@ -106,7 +106,8 @@ class ProduceRun(Generic[M]):
             raises ``DataFrameValidationError`` for a frame with an invalid row before sending
             any row of that frame.
         dead_letter: A topic that receives each invalid row as JSON (``index``, ``values``,
-            ``errors``, ``model``, ``topic``); needs ``on_invalid="report"``.
+            ``errors``, ``model``, ``topic``), keyed as the row would have been when its key
+            value is present and usable; needs ``on_invalid="report"``.
         chunk_size: Rows coerced, checked and encoded together.
         progress: Progress bar choice (see ``flowodm.progress.open_progress``).
         callback: Called with a ``RunProgress`` after each chunk, on the calling thread.
@@ -227,7 +228,7 @@ class ProduceRun(Generic[M]):
             else:
                 chunks = self._prepared(preparer, frame)
             for chunk, prepared in chunks:
-                self._send_chunk(chunk, prepared)
+                self._send_chunk(preparer, chunk, prepared)
         except BulkDeliveryTimeoutError as exc:
             raise self._stalled(exc) from None
         except _DeadLetterStall as stall:
@@ -317,7 +318,9 @@ class ProduceRun(Generic[M]):
             raise DataFrameValidationError(invalid_message(report), report=report)
         return kept
 
-    def _send_chunk(self, chunk: pd.DataFrame, prepared: Prepared) -> None:
+    def _send_chunk(
+        self, preparer: ChunkPreparer[M], chunk: pd.DataFrame, prepared: Prepared
+    ) -> None:
         # Counted before sending: if a stall interrupts the send, rows of this chunk that got
         # no report are then "unconfirmed" in the report instead of missing from it.
         self._errors.extend(prepared.errors)
@@ -331,7 +334,7 @@ class ProduceRun(Generic[M]):
             # never modified afterwards.
             sender.send_many(prepared.values, prepared.keys, prepared.labels)
             if self._dead is not None and prepared.invalid:
-                self._dead_letter(chunk, prepared)
+                self._dead_letter(preparer, chunk, prepared)
             sender.poll(0)
         else:
             self._bar.acked(len(prepared.values))  # a dry run counts the rows it would send
@@ -349,14 +352,21 @@ class ProduceRun(Generic[M]):
                 )
             )
 
-    def _dead_letter(self, chunk: pd.DataFrame, prepared: Prepared) -> None:
-        """Send each invalid row of ``chunk`` as JSON to the dead-letter topic."""
+    def _dead_letter(
+        self, preparer: ChunkPreparer[M], chunk: pd.DataFrame, prepared: Prepared
+    ) -> None:
+        """Send each invalid row of ``chunk`` as JSON to the dead-letter topic, with its key.
+
+        The key is the one the row would have had on the main topic (when it can be told), so
+        dead letters land on the same partitions and can be looked up by key.
+        """
         assert self._dead is not None
         by_label: dict[Hashable, list[RowError]] = {}
         for e in prepared.errors:
             by_label.setdefault(e.index, []).append(e)
         labels, columns = chunk.index, list(chunk.columns)
-        for pos in prepared.invalid:
+        keys = preparer.invalid_row_keys(chunk, prepared.invalid)
+        for pos, key in zip(prepared.invalid, keys, strict=True):
             label = labels[pos]
             values: dict[Hashable, Any] = {col: chunk.iat[pos, j] for j, col in enumerate(columns)}
             payload = dead_letter_payload(
@@ -364,7 +374,7 @@ class ProduceRun(Generic[M]):
             )
             self._dead_sent += 1
             try:
-                self._dead.send(payload, None, label)
+                self._dead.send(payload, key, label)
             except BulkDeliveryTimeoutError as exc:
                 raise _DeadLetterStall(exc) from None
 

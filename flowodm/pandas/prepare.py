@@ -8,19 +8,21 @@ pydantic (in batches of ``VALIDATE_BATCH``) → the model's encoder, where pydan
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from functools import cache
+from typing import Annotated, Any, Generic, TypeVar
 
 import pandas as pd
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
 
 from flowodm.exceptions import SerializationError
 from flowodm.pandas.coerce import coerce_series
 from flowodm.pandas.columnar import ColumnarEncoder
 from flowodm.pandas.columns import ColumnPlan
 from flowodm.pandas.encoding import RowEncoding
-from flowodm.pandas.fields import frame_fields
+from flowodm.pandas.fields import Kind, frame_fields
 from flowodm.pandas.reports import RowError
 from flowodm.pandas.validate import VALIDATE_BATCH, RowBuilder, RowValidator
 
@@ -68,6 +70,7 @@ class ChunkPreparer(Generic[M]):
         self.encoding = encoding
         self._fields = frame_fields(model)
         self._kinds = {f.name: f.kind for f in self._fields}
+        self._field_rank = {f.name: i for i, f in enumerate(self._fields)}
         self._validator = RowValidator(model, self._fields)
         self._builder = RowBuilder([f.name for _, f in plan.pairs])
         key_field = encoding.key_field if plan.key_column is None else None
@@ -123,7 +126,24 @@ class ChunkPreparer(Generic[M]):
         out.values = rows.values
         out.keys = rows.keys
         out.invalid.sort()
+        self._sort_errors(out.errors, labels)
         return out
+
+    def _sort_errors(self, errors: list[RowError], labels: list[Hashable]) -> None:
+        """Order ``errors`` by row position, then model field order (a key column last).
+
+        Errors are found by several passes (columnar keys, validation, encoding); the report
+        lists them as the frame has the rows. The sort is stable, so pydantic's order within
+        one field (e.g. list items) stays.
+        """
+        if len(errors) < 2:
+            return
+        position = {label: pos for pos, label in enumerate(labels)}
+        rank = self._field_rank
+        last = len(rank)
+        errors.sort(
+            key=lambda e: (position[e.index], rank.get((e.field or "").split(".")[0], last))
+        )
 
     def _fast_keys(
         self, chunk: pd.DataFrame, rows: list[int], labels: list[Hashable], out: Prepared
@@ -188,7 +208,7 @@ class ChunkPreparer(Generic[M]):
                     out.invalid.append(pos)
                 else:
                     one = None if key_values is None else key_values[i : i + 1]
-                    self._encode_batch([model], [pos], one, labels, out, sent, per_row=True)
+                    self._encode_batch([model], [pos], one, labels, out, sent, row=rows[i])
         return sent
 
     def _encode_batch(
@@ -200,21 +220,24 @@ class ChunkPreparer(Generic[M]):
         out: Prepared,
         sent: _Rows,
         *,
-        per_row: bool = False,
+        row: Mapping[str, Any] | None = None,
     ) -> bool:
         """Encode valid models with their keys into ``sent``.
 
         Returns ``False`` (having added nothing) when a value cannot be encoded and the batch
-        must be redone row by row; with ``per_row`` that row is recorded as invalid instead.
+        must be redone row by row. Given ``row`` (the one model's coerced input), the row is
+        encoded alone and a value that cannot be encoded makes it invalid, with that input.
         """
+        per_row = row is not None
         try:
             # One row is encoded alone so that its error message names no batch position.
             values = [self.encoding.value(models[0])] if per_row else self.encoding.values(models)
         except SerializationError as exc:
-            if not per_row:
+            if row is None:
                 return False
             pos = positions[0]
-            out.errors.append(RowError(labels[pos], exc.field, str(exc), "serialization"))
+            value = row.get(exc.field) if exc.field is not None else None
+            out.errors.append(RowError(labels[pos], exc.field, str(exc), "serialization", value))
             out.invalid.append(pos)
             return True
         if key_values is None:
@@ -248,11 +271,53 @@ class ChunkPreparer(Generic[M]):
             out.invalid.append(pos)
             return _INVALID
 
+    # ---------------------------------------------------------------- dead letters
+
+    def invalid_row_keys(self, chunk: pd.DataFrame, positions: list[int]) -> list[bytes | None]:
+        """The message key each of these (invalid) rows would have had, for its dead letter.
+
+        From the key column (coerced as for valid rows), or the model's ``key_field`` value
+        validated against that field's type alone; ``None`` where the value is missing or
+        cannot be a key (for instance it is the very value that made the row invalid).
+        """
+        column = self.plan.key_column
+        kind: Kind = "int"  # a key column: exact floats become ints, as for the rows sent
+        validate: Callable[[Any], Any] | None = None
+        if column is None:
+            if self._key_field is None:
+                return [None] * len(positions)
+            key_field = self._fields_by_name()[self._key_field]
+            column = self.plan.column_for(self._key_field)
+            kind = key_field.kind
+            validate = _field_validator(key_field.info)
+            if column is None:  # no column: every row has the field's default
+                default = key_field.info.default if key_field.has_plain_default else None
+                return [self._dead_letter_key(default, validate)] * len(positions)
+        values = coerce_series(chunk[column].iloc[positions], kind)
+        return [self._dead_letter_key(value, validate) for value in values]
+
+    def _dead_letter_key(self, value: Any, validate: Callable[[Any], Any] | None) -> bytes | None:
+        if value is None:
+            return None
+        try:
+            return self.encoding.key(value if validate is None else validate(value))
+        except (ValidationError, SerializationError):
+            return None
+
     def _coerce(self, part: pd.DataFrame) -> dict[str, list[Any]]:
         return {f.name: coerce_series(part[col], f.kind) for col, f in self.plan.pairs}
 
     def _fields_by_name(self) -> dict[str, Any]:
         return {f.name: f for f in self._fields}
+
+
+@cache
+def _field_validator(info: FieldInfo) -> Callable[[Any], Any]:
+    """Validate a value against one field's type and constraints (not the whole model)."""
+    annotation: Any = info.annotation
+    if info.metadata:
+        annotation = Annotated[(annotation, *info.metadata)]
+    return TypeAdapter(annotation).validate_python
 
 
 class _Invalid:

@@ -30,8 +30,9 @@ class RowError:
         field: The model field (or frame column) concerned; ``None`` when it is the whole row.
         message: What is wrong, in words.
         type: A short machine-readable code: pydantic's error type (``int_parsing``), or
-            ``missing`` (a missing value in a required field), ``missing_column``,
-            ``extra_column``, ``missing_key``, ``serialization``.
+            ``missing`` (a missing value in a required field), ``datetime_range`` (a timestamp
+            outside years 1 to 9999), ``missing_column``, ``extra_column``, ``missing_key``,
+            ``key``, ``serialization`` (valid, but Avro cannot hold the value).
         input: The offending value after coercion, when there is one.
     """
 
@@ -138,7 +139,10 @@ class ValidationReport(_InvalidRows):
         return not self.errors
 
     def to_frame(self) -> pd.DataFrame:
-        """Return one row per problem: ``index, status, field, type, message, input``."""
+        """Return one row per problem: ``index, status, field, type, message, input``.
+
+        Problems are in the frame's row order, then the model's field order.
+        """
         return _problem_frame(self.errors, ())
 
     def summary(self) -> str:
@@ -233,7 +237,9 @@ class ProduceReport(_InvalidRows):
     def to_frame(self) -> pd.DataFrame:
         """Return one row per problem: ``index, status, field, type, message, input``.
 
-        ``status`` is ``invalid``, ``failed`` or ``failed, may have been written``.
+        ``status`` is ``invalid``, ``failed`` or ``failed, may have been written``. The invalid
+        rows' problems come first, in the frame's row order (then field order); the failed
+        deliveries follow in the order the broker reported them.
         """
         return _problem_frame(self.errors, self.failed)
 

@@ -5,8 +5,13 @@ Contract (used by ``producer.py``, the consumer and the DataFrame kit):
 - ``get_model_codec(model_cls, connection=None, *, topic=None) -> ModelCodec`` is cached per
   (connection, class, topic override); ``connection=None`` means the current connection
   (``flowodm.connect()``; the connection module registers itself through
-  ``set_connection_provider``). Any object with a
-  ``registry`` attribute (``RegistryAdapter | None``) works as a connection.
+  ``set_connection_provider``), or ``OFFLINE`` when nothing is configured at all. Any object
+  with a ``registry`` attribute (``RegistryAdapter | None``) works as a connection.
+- ``OFFLINE`` needs no broker and no registry: values that need no registry
+  (``confluent_wire_format=False``, ``value_serializer="json"``) encode and decode as usual,
+  so user models can be unit-tested offline; a value or key that needs the Confluent wire
+  format raises ``ConfigurationError`` saying to ``connect(schema_registry_url=...)`` or to set
+  ``confluent_wire_format = False``.
 - ``ModelCodec``: ``.model``, ``.settings``, ``.topic`` (``SettingsError`` if unset),
   ``.subject``, ``.schema`` (``flowodm.schema.model_schema``: the ``schema_path`` file read
   once per class and process, else generated; shared, do not mutate), ``.schema_id``
@@ -51,7 +56,7 @@ from flowodm.serde.registry import RegistryAdapter, canonical_json
 from flowodm.serde.wire import frame_prefix, unframe
 from flowodm.settings import ModelSettings, display_name, settings_of
 
-__all__ = ["CodecHost", "ModelCodec", "get_model_codec", "set_connection_provider"]
+__all__ = ["OFFLINE", "CodecHost", "ModelCodec", "get_model_codec", "set_connection_provider"]
 
 logger = logging.getLogger("flowodm.serde")
 
@@ -70,6 +75,18 @@ class CodecHost(Protocol):
         """The Schema Registry adapter, or ``None`` when no registry is configured."""
         ...
 
+
+class _Offline:
+    """The codec host when no connection is configured: no registry, and no silent fallback."""
+
+    registry: RegistryAdapter | None = None
+
+    def __repr__(self) -> str:
+        return "OFFLINE"
+
+
+#: Host of the codecs used while no connection is configured (see the module docstring).
+OFFLINE = _Offline()
 
 _provider: Callable[[], CodecHost] | None = None
 _codecs: weakref.WeakKeyDictionary[Any, dict[tuple[type, str | None], ModelCodec[Any]]] = (
@@ -108,7 +125,7 @@ def get_model_codec(
         if codec is None:
             if topic is not None:
                 settings = settings.model_copy(update={"topic": topic})
-            codec = ModelCodec(model_cls, settings, host.registry)
+            codec = ModelCodec(model_cls, settings, host.registry, offline=host is OFFLINE)
             per_host[(model_cls, topic)] = codec
     return codec
 
@@ -125,9 +142,17 @@ class ModelCodec(Generic[M]):
     """Turns instances of one model into Kafka value/key bytes and back, for one registry."""
 
     def __init__(
-        self, model_cls: type[M], settings: ModelSettings, registry: RegistryAdapter | None
+        self,
+        model_cls: type[M],
+        settings: ModelSettings,
+        registry: RegistryAdapter | None,
+        *,
+        offline: bool = False,
     ) -> None:
         """Build the schema, the datum converter and the Avro codec now (errors surface early).
+
+        ``offline`` (no connection configured at all) makes values that need the Confluent
+        wire format an error instead of plain Avro with a warning.
 
         Raises:
             SettingsError: ``schema_path`` cannot be read as an Avro schema.
@@ -154,6 +179,7 @@ class ModelCodec(Generic[M]):
         self._schema_id: int | None = None
         self._resolved = not self._framed
         self._warned = False
+        self._offline = offline
         self._key_codecs: dict[str, tuple[AvroCodec, bytes]] = {}
 
     @property
@@ -313,6 +339,8 @@ class ModelCodec(Generic[M]):
                 raise DeserializationError(
                     f"JSON value does not validate as {self._name}: {exc}", model=self._name
                 ) from None
+        if not self._warned:
+            self._warn_unframed()
         writer: Any = None
         body = data
         if self._framed:
@@ -405,11 +433,23 @@ class ModelCodec(Generic[M]):
         )
 
     def _warn_unframed(self) -> None:
-        """Log once when the model asks for the wire format but no registry is configured."""
+        """Log once when the model asks for the wire format but no registry is configured.
+
+        Raises:
+            ConfigurationError: no connection is configured at all (``OFFLINE``), so the
+                wire format cannot be written and nothing says plain Avro is wanted.
+        """
         wanted = self.settings.confluent_wire_format and not self._is_json
         if self._warned or not wanted or self._registry is not None:
             self._warned = True
             return
+        if self._offline:
+            raise ConfigurationError(
+                f"{self._name}: no connection is configured, and {self._name} values use the "
+                "Confluent wire format, which needs a Schema Registry; call "
+                "flowodm.connect(schema_registry_url=...) first (or pass connection=), or set "
+                f"confluent_wire_format = False in {self._name}.Settings to write plain Avro"
+            )
         self._warned = True
         logger.warning(
             "%s: no Schema Registry is configured, so values are written as plain Avro "

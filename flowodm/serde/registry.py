@@ -6,6 +6,9 @@ Contract (used by ``Connection.registry`` and the model codec):
   ``timeout`` (seconds per HTTP attempt) and ``max.retries=1`` unless ``config`` says otherwise,
   so an unreachable or silent registry fails in seconds, not never (confluent's default client
   has no timeout). Unknown client properties raise ``ConfigurationError`` at construction.
+- Credentials embedded in the URL (``http://user:password@host``) are taken out of it and
+  passed as ``basic.auth.user.info``, so the HTTP library never logs them with the URL; if
+  ``config`` holds other credentials too, that is a ``ConfigurationError``.
 - ``register(subject, schema) -> int``, ``lookup(subject, schema) -> int`` (for
   ``auto_register=False``) and ``get_schema(schema_id)`` are cached in this adapter, keyed by
   (subject, canonical schema) and by id, so one adapter (one registry URL) asks once.
@@ -26,7 +29,7 @@ from typing import Any, TypeVar
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError as _ConfluentRegistryError
 
-from flowodm.config import safe_url, scrub, secrets_in_config, secrets_in_url
+from flowodm.config import scrub, secrets_in_config, secrets_in_url, split_url_credentials
 from flowodm.exceptions import ConfigurationError, SchemaRegistryError
 
 __all__ = ["DEFAULT_CLIENT_SETTINGS", "AvroSchema", "RegistryAdapter", "canonical_json"]
@@ -64,6 +67,8 @@ _TIMEOUT_ERRORS: tuple[type[Exception], ...] = tuple(
 _TRANSPORT_ERRORS: tuple[type[Exception], ...] = tuple(
     module.HTTPError for module in _http_modules()
 )
+
+_USER_INFO = "basic.auth.user.info"
 
 # Confluent Schema Registry error codes (see its API reference).
 _SUBJECT_NOT_FOUND = 40401
@@ -104,8 +109,20 @@ class RegistryAdapter:
             raise ConfigurationError(
                 "schema_registry_config must not contain 'url'; pass schema_registry_url instead"
             )
-        settings = {"url": url, "timeout": timeout, **DEFAULT_CLIENT_SETTINGS, **extra}
-        self._url = safe_url(url)
+        bare_url, from_url = split_url_credentials(url)
+        if from_url is not None:
+            given = extra.get(_USER_INFO)
+            if given is not None and str(given) != from_url:
+                raise ConfigurationError(
+                    f"Schema Registry {bare_url}: credentials are given twice and differ, in "
+                    "schema_registry_url and as schema_registry_basic_auth_user_info (or "
+                    "schema_registry_api_key/secret, or basic.auth.user.info in "
+                    "schema_registry_config); give them once"
+                )
+            # The HTTP client logs request URLs: credentials must not be part of them.
+            extra[_USER_INFO] = from_url
+        settings = {"url": bare_url, "timeout": timeout, **DEFAULT_CLIENT_SETTINGS, **extra}
+        self._url = bare_url
         self._timeout = float(settings["timeout"])
         self._retries = int(settings["max.retries"])
         self._secrets = secrets_in_url(url) + secrets_in_config(extra)
@@ -225,7 +242,15 @@ class RegistryAdapter:
     ) -> SchemaRegistryError:
         status, code = exc.http_status_code, exc.error_code
         detail = f"HTTP {status}, error code {code}: {exc.error_message}"
-        if code in (_SUBJECT_NOT_FOUND, _SCHEMA_NOT_FOUND, _VERSION_NOT_FOUND) and subject:
+        registry_code = isinstance(code, int) and code >= 10_000  # e.g. 40401, not -1 or 404
+        if status == 404 and not registry_code:
+            answer = _shorten(str(exc.error_message))
+            detail = f"HTTP 404 without a Schema Registry error code (the answer was {answer})"
+            hint = (
+                f"{self._url} does not look like a Schema Registry (its API answers 404 with an "
+                "error code such as 40401); check schema_registry_url, including its path"
+            )
+        elif code in (_SUBJECT_NOT_FOUND, _SCHEMA_NOT_FOUND, _VERSION_NOT_FOUND) and subject:
             hint = (
                 "the schema is not registered under this subject; register it first "
                 "(Model.register_schema()) or set auto_register = True in the model's Settings"
@@ -248,7 +273,7 @@ class RegistryAdapter:
         elif status is not None and status >= 500:
             hint = "the registry failed internally; retry later or check its logs"
         else:
-            hint = "check the subject and the registry's answer above"
+            hint = "check the subject and the registry's answer (HTTP status and error code)"
         return self._error(action, subject, detail, hint, http_status=status, error_code=code)
 
     def _error(
@@ -262,7 +287,12 @@ class RegistryAdapter:
         error_code: int | None = None,
     ) -> SchemaRegistryError:
         where = f" for subject {subject!r}" if subject else ""
-        message = f"Schema Registry {self._url}: could not {action}{where}: {detail}. Fix: {hint}"
+        # Foreign texts end with or without a period; join the sentences with exactly one.
+        detail = detail.strip().rstrip(".").rstrip()
+        message = (
+            f"Schema Registry {self._url}: could not {action}{where}: {detail}. "
+            f"Fix: {hint.rstrip('.')}."
+        )
         return SchemaRegistryError(
             scrub(message, self._secrets),
             url=self._url,
@@ -279,6 +309,12 @@ _UNREACHABLE_HINT = (
 
 
 _ODD_ANSWER = "check that schema_registry_url points at a Confluent-compatible Schema Registry"
+
+
+def _shorten(text: str, limit: int = 120) -> str:
+    """A foreign answer (maybe a whole HTML page) cut to ``limit`` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _to_schema(schema: AvroSchema) -> Schema:

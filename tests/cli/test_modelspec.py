@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -68,8 +69,62 @@ def test_missing_attribute_suggests_a_close_model() -> None:
 
 
 def test_missing_attribute_lists_the_models_when_nothing_is_close() -> None:
-    with pytest.raises(UsageError, match="models defined there: CliOrder, Untopiced"):
+    with pytest.raises(
+        UsageError,
+        match=r"module 'tests\.cli\.cli_models' has no attribute 'Zzz'; the FlowBaseModel "
+        r"classes there are CliOrder, Untopiced",
+    ):
         load_model("tests.cli.cli_models:Zzz")
+
+
+def test_missing_attribute_of_a_file_names_the_file_and_its_models(tmp_path: Path) -> None:
+    file = tmp_path / "shop.py"
+    file.write_text(
+        "from flowodm.model import FlowBaseModel\n"
+        "class OrderEvent(FlowBaseModel):\n"
+        "    class Settings:\n"
+        "        topic = 'orders'\n"
+        "    n: int\n"
+    )
+    with pytest.raises(UsageError) as info:
+        load_model(f"{file}:Nope")
+    message = str(info.value)
+    assert f"file '{file}' has no attribute 'Nope'" in message
+    assert "the FlowBaseModel classes there are OrderEvent" in message
+    assert "_flowodm_model_file" not in message  # the private module name stays private
+
+
+def test_a_module_without_models_says_so(tmp_path: Path) -> None:
+    file = tmp_path / "empty_models.py"
+    file.write_text("x = 1\n")
+    with pytest.raises(UsageError, match="has no attribute 'Order'; it defines no FlowBaseModel"):
+        load_model(f"{file}:Order")
+
+
+def test_a_module_spec_is_found_in_the_working_directory_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As under the console script: the working directory is not on sys.path.
+    package = tmp_path / "cwd_shop_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "events.py").write_text(
+        "from flowodm.model import FlowBaseModel\n"
+        "class OrderEvent(FlowBaseModel):\n"
+        "    class Settings:\n"
+        "        topic = 'orders'\n"
+        "    n: int\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    cwd = str(tmp_path.resolve())
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".", cwd)])
+    for name in ("cwd_shop_pkg", "cwd_shop_pkg.events"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    model = load_model("cwd_shop_pkg.events:OrderEvent")
+    assert model.__module__ == "cwd_shop_pkg.events"
+    assert sys.path[0] == cwd
+    load_model("cwd_shop_pkg.events:OrderEvent")
+    assert sys.path.count(cwd) == 1  # put there once, not once per call
 
 
 @pytest.mark.parametrize(

@@ -228,6 +228,9 @@ def test_invalid_rows_are_reported_by_file_row(
     assert _counts(out)["invalid (not sent)"] == 2
     assert "row 2 amount: Input should be a valid number" in out
     assert "row 6 amount:" in out
+    assert out.splitlines()[-1] == (
+        f"result: 2 invalid row(s) not sent (recorded in '{report}'); every valid row delivered"
+    )
 
 
 def test_jsonl_report_and_shown_errors_limit(
@@ -369,9 +372,10 @@ def test_progress_bar_counts_rows_on_stderr(
     assert produce(path, topic, "--progress", "--limit", "3", "--chunk-size", "2") == 1
     err = capsys.readouterr().err
     assert f"orders.csv → {topic}" in err
-    # --limit gives the bar its total; it counts the rows the broker acknowledged and shows
-    # the invalid one after it.
-    assert "2/3" in err
+    # --limit gives the bar its total; it counts the rows the broker acknowledged, the invalid
+    # row comes off the total (so the bar ends full) and shows after it.
+    assert "0/3" in err
+    assert "2/2" in err
     assert "3/3" not in err
     assert "invalid=1" in err
     assert "failed=0" in err
@@ -394,3 +398,7 @@ def test_timeout_reports_rows_as_failed_may_have_been_written(
     counts = _counts(out)
     assert counts["delivered to 'unreachable'"] == 0
     assert counts["failed, may have been written"] == 3
+    assert out.splitlines()[-1] == (
+        "result: stopped early: no row after row 2 was sent; 3 row(s) failed to deliver "
+        "(3 may have been written)"
+    )

@@ -81,6 +81,11 @@ def test_a_limited_run_is_continued_by_the_next(
     assert _report_rows(tmp_path) == [("3", "invalid"), ("9", "invalid")]
     out = capsys.readouterr().out
     assert "rows 5 to 11 (resumed from the checkpoint)" in out
+    # Exit code 1 for invalid rows only: the last line says so.
+    assert out.splitlines()[-1] == (
+        f"result: 1 invalid row(s) not sent (recorded in '{tmp_path / 'report.csv'}'); "
+        "every valid row delivered"
+    )
     # A finished checkpoint: a third run reads nothing and succeeds.
     assert main(argv) == 0
     assert "Read no rows from" in capsys.readouterr().out
@@ -98,10 +103,33 @@ def test_a_failed_delivery_stops_the_run_and_keeps_the_checkpoint_before_it(
     out = capsys.readouterr().out
     assert "a delivery failed; the checkpoint stays before this chunk" in out
     assert "row 3: MSG_SIZE_TOO_LARGE" in out
+    assert out.splitlines()[-1] == (
+        "result: stopped early: no row after row 3 was sent; 1 row(s) failed to deliver"
+    )
     assert _report_rows(tmp_path) == [("3", "failed")]
     # Rows 0-2 arrived (row 2 shares the failed chunk); nothing after the stop was sent.
     messages = consume_all(sandbox.bootstrap_servers, topic, 3, linger=0.5)
     assert sorted(_keys(messages)) == ["ORD-000000", "ORD-000001", "ORD-000002"]
+
+
+def test_a_malformed_row_stops_the_run_after_the_rows_before_it_are_checkpointed(
+    sandbox: Sandbox, make_topic: TopicFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    topic = make_topic()
+    path = _write_orders(tmp_path / "orders.csv", 4_000)
+    lines = path.read_text().splitlines()
+    lines[1 + 2_500] = "ORD-002500,1.25"  # two fields where the header has five
+    path.write_text("\n".join(lines) + "\n")
+    assert main(_argv(sandbox, path, topic, tmp_path, "--chunk-size", "1000")) == 1
+    # Rows 0-2,499 share the parser's block with the bad row; all of them were finished.
+    assert _rows_done(tmp_path) == 2_500
+    messages = consume_all(sandbox.bootstrap_servers, topic, 2_500, linger=0.5)
+    assert _keys(messages) == Counter(f"ORD-{i:06d}" for i in range(2_500))
+    out = capsys.readouterr().out
+    assert "Read 2,500 rows from" in out
+    assert "checkpoint" in out and "rows 0 to 2,499 are done" in out
+    assert "row 2500 has 2 fields but the header has 5" in out
+    assert out.splitlines()[-1] == "result: stopped early: no row after row 2,499 was sent"
 
 
 def test_without_checkpoint_a_failed_delivery_does_not_stop_the_run(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -54,7 +56,43 @@ def test_missing_broker_configuration_exits_1_without_traceback(tmp_path: Path) 
     result = _flowodm(str(_orders(tmp_path / "o.csv", ["1"])), "--model", MODEL)
     assert result.returncode == 1
     assert "flowodm: error: no Kafka bootstrap servers configured" in result.stderr
+    # The fix is named in the command's own terms, not flowodm.connect(...)'s.
+    assert "pass --bootstrap-servers HOST:PORT or set KAFKA_BOOTSTRAP_SERVERS" in result.stderr
+    assert "flowodm.connect" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _console_script() -> Path:
+    """The installed ``flowodm`` console script (not ``python -m flowodm``)."""
+    found = shutil.which("flowodm", path=str(Path(sys.executable).parent))
+    assert found is not None, f"no flowodm console script next to {sys.executable}"
+    return Path(found)
+
+
+def test_console_script_imports_the_model_from_the_working_directory(tmp_path: Path) -> None:
+    # The README's command: `flowodm produce orders.csv --model shop.events:OrderEvent`, run
+    # from the directory holding shop/events.py, with nothing on PYTHONPATH.
+    package = tmp_path / "shop"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "events.py").write_text(
+        "from flowodm import FlowBaseModel\n"
+        "class OrderEvent(FlowBaseModel):\n"
+        "    class Settings:\n"
+        "        topic = 'orders'\n"
+        "    order_id: str\n"
+        "    amount: float\n"
+    )
+    (tmp_path / "orders.csv").write_text("order_id,amount\nA,1.5\nB,2\n")
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run(
+        [str(_console_script()), "produce", "orders.csv", "--model", "shop.events:OrderEvent",
+         "--dry-run", "--no-progress"],
+        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Read 2 rows from orders.csv" in result.stdout
+    assert "result: every row is valid (dry run: nothing was sent)" in result.stdout
 
 
 @pytest.mark.integration

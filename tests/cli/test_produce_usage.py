@@ -116,7 +116,7 @@ def test_no_broker_configured_fails_with_the_fix(
     assert _exit_code(["produce", str(orders), "--model", MODEL, "--no-progress"]) == 1
     err = capsys.readouterr().err
     assert "no Kafka bootstrap servers configured" in err
-    assert "KAFKA_BOOTSTRAP_SERVERS" in err
+    assert "pass --bootstrap-servers HOST:PORT or set KAFKA_BOOTSTRAP_SERVERS" in err
 
 
 def test_help_documents_the_checkpoint_guarantee(capsys: pytest.CaptureFixture[str]) -> None:
@@ -125,6 +125,10 @@ def test_help_documents_the_checkpoint_guarantee(capsys: pytest.CaptureFixture[s
     assert "checkpoint guarantee:" in out
     assert "at most --chunk-size" in out
     assert "exit codes:" in out
+    # Exit code 1 has several causes; help says the summary's last line names which.
+    assert "The summary's last line says" in out
+    assert "result: 12 row(s) failed to deliver" in out
+    assert "every valid row delivered" in out
 
 
 def test_column_mapping_parser() -> None:

@@ -152,11 +152,63 @@ def test_csv_bad_header_is_explained(tmp_path: Path, text: str, message: str) ->
         _read(_csv(tmp_path, text))
 
 
-def test_csv_that_is_not_utf8_is_an_error_naming_the_file(tmp_path: Path) -> None:
+def test_csv_that_is_not_utf8_is_an_error_naming_the_file_row_and_column(tmp_path: Path) -> None:
     path = tmp_path / "latin.csv"
     path.write_bytes("name\nJos\xe9\n".encode("latin-1"))
-    with pytest.raises(FlowODMError, match=r"latin\.csv: cannot read the csv input"):
+    with pytest.raises(FlowODMError, match=r"latin\.csv: row 0 column 'name' is not valid UTF-8"):
         _read(resolve_source(str(path)))
+
+
+def _until_error(source: Source, chunk_size: int) -> tuple[list[pd.DataFrame], FlowODMError]:
+    """The frames yielded before the reader raised, and the error."""
+    frames: list[pd.DataFrame] = []
+    with pytest.raises(FlowODMError) as info:
+        for frame in read_chunks(source, chunk_size=chunk_size):
+            frames.append(frame)
+    return frames, info.value
+
+
+def _numbered_csv(tmp_path: Path, rows: int, bad: dict[int, bytes]) -> Source:
+    """``id,name`` rows ``i,n{i}``, with the rows in ``bad`` replaced by raw bytes."""
+    lines = [bad.get(i, f"{i},n{i}".encode()) for i in range(rows)]
+    path = tmp_path / "rows.csv"
+    path.write_bytes(b"id,name\n" + b"\n".join(lines) + b"\n")
+    return resolve_source(str(path))
+
+
+@pytest.mark.parametrize(
+    ("rows", "bad_row", "chunk_size"),
+    [
+        (20_000, 5_000, 1_000),  # on a chunk boundary, inside the parser's first block
+        (20_000, 5_500, 1_000),  # inside a chunk
+        (20_000, 0, 1_000),  # the very first row
+        (300_000, 150_000, 10_000),  # in a later parser block (the file is about 3.6 MB)
+    ],
+)
+def test_csv_rows_before_a_malformed_row_are_all_yielded_first(
+    tmp_path: Path, rows: int, bad_row: int, chunk_size: int
+) -> None:
+    source = _numbered_csv(tmp_path, rows, {bad_row: f"{bad_row}".encode()})
+    frames, error = _until_error(source, chunk_size)
+    yielded = [i for frame in frames for i in frame.index]
+    assert yielded == list(range(bad_row))
+    assert all(len(frame) == chunk_size for frame in frames[:-1])
+    assert f"row {bad_row} has 1 fields but the header has 2" in str(error)
+    if frames:
+        assert frames[-1]["name"].iloc[-1] == f"n{bad_row - 1}"
+
+
+def test_csv_rows_before_bytes_that_are_not_utf8_are_all_yielded_first(tmp_path: Path) -> None:
+    source = _numbered_csv(tmp_path, 20_000, {7_001: b"7001,caf\xe9"})
+    frames, error = _until_error(source, 1_000)
+    assert [i for frame in frames for i in frame.index] == list(range(7_001))
+    assert "rows.csv: row 7001 column 'name' is not valid UTF-8" in str(error)
+
+
+def test_csv_limit_before_a_malformed_row_reads_without_error(tmp_path: Path) -> None:
+    source = _numbered_csv(tmp_path, 2_000, {1_500: b"1500"})
+    frames = _read(source, chunk_size=1_000, stop=1_500)
+    assert [len(f) for f in frames] == [1_000, 500]
 
 
 def test_gzipped_csv(tmp_path: Path) -> None:
@@ -214,6 +266,14 @@ def test_jsonl_bad_line_names_row_and_line(tmp_path: Path) -> None:
     source = _jsonl(tmp_path, ['{"a": 0}', "", '{"a": 1', '{"a": 2}'])
     with pytest.raises(FlowODMError, match=r"row 1 \(line 3\) is not valid JSON"):
         _read(source)
+
+
+def test_jsonl_rows_before_a_bad_line_are_all_yielded_first(tmp_path: Path) -> None:
+    lines = [json.dumps({"id": i}) for i in range(7)]
+    lines[5] = "{not json"
+    frames, error = _until_error(_jsonl(tmp_path, lines), chunk_size=4)
+    assert [list(f.index) for f in frames] == [[0, 1, 2, 3], [4]]
+    assert "row 5 (line 6) is not valid JSON" in str(error)
 
 
 def test_jsonl_line_that_is_not_an_object_is_rejected(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flowodm.pandas.coerce import coerce_series, python_value
+from flowodm.pandas.coerce import OutOfRange, coerce_series, python_value
 
 UTC = dt.UTC
 
@@ -142,11 +142,15 @@ def test_the_series_is_not_modified() -> None:
     pd.testing.assert_series_equal(series, before)
 
 
-def test_timestamps_outside_the_datetime_range_become_a_value_pydantic_rejects() -> None:
+def test_timestamps_outside_the_datetime_range_become_a_marker_naming_them() -> None:
     stamps = np.array(["2024-01-01", "10000-01-02", "NaT"], dtype="datetime64[s]")
     first, second, third = coerce_series(pd.Series(stamps), "datetime")
     assert first == dt.datetime(2024, 1, 1, tzinfo=UTC)
-    assert isinstance(second, str)
-    assert "10000-01-02" in second
-    assert "outside the range of datetime" in second
+    assert second == OutOfRange("10000-01-02 00:00:00")
     assert third is None
+
+
+def test_an_aware_datetime_that_leaves_the_range_in_utc_is_out_of_range() -> None:
+    late = dt.datetime(9999, 12, 31, 23, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    [value] = coerce_series(pd.Series([late], dtype=object), "datetime")
+    assert value == OutOfRange("9999-12-31T23:00:00-05:00")

@@ -129,6 +129,51 @@ def test_dead_letter_topic_gets_each_invalid_row_as_json(
     assert {e["field"] for e in by_index[13]["errors"]} == {"customer_id", "created_at"}
 
 
+def test_dead_letters_carry_the_key_the_row_would_have_had(
+    conn: Connection, sandbox: Sandbox, make_topic: TopicFactory
+) -> None:
+    # key_field "order_id": each invalid row's dead letter has its order_id as key, except
+    # row 12, whose order_id is the missing value.
+    topic, dead = make_topic(), make_topic(partitions=3)
+    messy_orders().flowodm.produce(
+        order_model(topic), connection=conn, on_invalid="report", dead_letter=dead, progress=False
+    )
+    letters = consume_all(sandbox.bootstrap_servers, dead, 6)
+    keys = {json.loads(m.value() or b"")["index"]: m.key() for m in letters}
+    assert keys == {11: b"b", 12: None, 13: b"d", 14: b"e", 15: b"f", 16: b"g"}
+
+
+def test_dead_letter_keys_follow_the_key_fields_type_or_the_key_column(
+    conn: Connection, sandbox: Sandbox, make_topic: TopicFactory
+) -> None:
+    # Invoice's key_field "number" is an int: the text "007" is keyed as the valid row's 7
+    # would be; "x" cannot be a number, so its dead letter has no key.
+    topic, dead = make_topic(), make_topic()
+    frame = pd.DataFrame(
+        {"number": ["007", "x", "9"], "total": ["1.234", "1.00", "2.00"], "issued": "2024-01-01"}
+    )
+    report = frame.flowodm.produce(
+        invoice_model(topic), connection=conn, on_invalid="report", dead_letter=dead, progress=False
+    )
+    assert (report.delivered, report.invalid_index) == (1, [0, 1])
+    letters = consume_all(sandbox.bootstrap_servers, dead, 2)
+    assert {json.loads(m.value() or b"")["index"]: m.key() for m in letters} == {0: b"7", 1: None}
+    [sent] = consume_all(sandbox.bootstrap_servers, topic, 1)
+    assert sent.key() == b"9"
+
+    # With key="k" the key column gives the dead letter its key, as it does the sent rows.
+    topic, dead = make_topic(), make_topic()
+    keyed = frame.assign(k=["k0", None, "k2"])
+    keyed.flowodm.produce(
+        invoice_model(topic), connection=conn, key="k", on_invalid="report", dead_letter=dead
+    )
+    letters = consume_all(sandbox.bootstrap_servers, dead, 2)
+    assert {json.loads(m.value() or b"")["index"]: m.key() for m in letters} == {
+        0: b"k0",
+        1: None,
+    }
+
+
 def test_dead_letter_values_are_the_original_cells_as_strict_json(
     conn: Connection, sandbox: Sandbox, make_topic: TopicFactory
 ) -> None:

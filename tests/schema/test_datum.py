@@ -13,7 +13,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from flowodm.exceptions import DeserializationError, SchemaGenerationError, SerializationError
-from flowodm.schema import DatumConverter, build_avro_schema
+from flowodm.schema import DatumConverter, TimeMicros, TimestampMicros, build_avro_schema
 from flowodm.serde.avro import AvroCodec
 from tests.schema.zoo import Address, Cat, Dog, Everything, Line, Node, Status, everything
 
@@ -206,6 +206,36 @@ def test_time_with_a_zone_is_rejected() -> None:
     aware = dt.time(12, 0, tzinfo=UTC)
     with pytest.raises(SerializationError, match=r"Clock\.at: .*has a time zone"):
         converter(Clock).to_datum(Clock(at=aware))
+
+
+# ---- what a round trip changes (docs/avro-mapping.md) ---------------------------------------
+
+
+class Precise(BaseModel):
+    amount: Decimal = Field(max_digits=12, decimal_places=4)
+    at: dt.datetime
+    at_us: TimestampMicros
+    clock: dt.time
+    clock_us: TimeMicros
+
+
+@pytest.mark.parametrize("specialise", [True, False])
+def test_round_trip_changes_only_what_the_avro_types_cannot_carry(specialise: bool) -> None:
+    naive = dt.datetime(2024, 1, 1, 12, 0, 0, 123456)
+    clock = dt.time(12, 0, 0, 123456)
+    sent = Precise(amount=Decimal("1.5"), at=naive, at_us=naive, clock=clock, clock_us=clock)
+
+    back = round_trip(sent, specialise=specialise)
+
+    # The decimal comes back at the schema's scale: equal, but with four places.
+    assert back.amount == sent.amount
+    assert back.amount.as_tuple() == Decimal("1.5000").as_tuple()
+    # Naive means UTC, and decoding is aware UTC; millis floor, micros keep every digit.
+    assert back.at == dt.datetime(2024, 1, 1, 12, 0, 0, 123000, tzinfo=UTC)
+    assert back.at.tzinfo is UTC
+    assert back.at_us == dt.datetime(2024, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
+    assert back.clock == dt.time(12, 0, 0, 123000)
+    assert back.clock_us == clock
 
 
 # ---- decimals --------------------------------------------------------------------------------
