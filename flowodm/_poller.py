@@ -9,10 +9,10 @@
   poller thread, so callbacks never run on two threads at once.
 - ``ClientErrorLog`` is every producer's ``error_cb``: it keeps the last client-level error
   (``last``, a ``ClientErrorReport`` that timeout errors quote) and logs each kind at most every
-  30 s on ``flowodm.connection``, or hands it to the user's own ``error_cb`` instead.
-  ``FlowProducer.close_quietly()`` silences it first: confluent's ``close()`` serves the queue,
-  and errors queued while nobody used the producer (a broker that went away, e.g. a test
-  sandbox that stopped) are noise on the way out.
+  30 s per connection on ``flowodm.connection``, or hands it to the user's own ``error_cb``
+  instead. ``FlowProducer.close_quietly()`` silences it (and ``LibrdkafkaLog``) first:
+  confluent's ``close()`` serves the queue, and errors queued while nobody used the producer (a
+  broker that went away, e.g. a test sandbox that stopped) are noise on the way out.
 - ``LibrdkafkaLog`` is every producer's ``logger``: librdkafka's own log lines (otherwise
   ``%3|…|FAIL|…`` on stderr) go to the ``flowodm.librdkafka`` logger when the producer is
   polled. A line that repeats a client error (facility ``FAIL``, ``ERROR`` or ``FATAL``) is
@@ -63,8 +63,10 @@ class FlowProducer(Producer):
     reports, client errors) not served yet.
     """
 
-    #: FlowODM's default error callback when ``Connection.new_producer`` installed one.
+    #: The error callback ``Connection.new_producer`` installed (it keeps the last error).
     error_log: ClientErrorLog | None = None
+    #: The ``logger`` ``Connection.new_producer`` installed, unless the user gave one.
+    librdkafka_log: LibrdkafkaLog | None = None
 
     def flush(self, timeout: float | None = None) -> int:
         """Wait until queued messages are delivered (or failed); return how many are left."""
@@ -77,11 +79,13 @@ class FlowProducer(Producer):
     def close_quietly(self) -> None:
         """Close an idle producer without logging the client errors still queued on it.
 
-        Only FlowODM's own ``error_log`` is silenced; a user's ``error_cb`` still sees them.
+        Only FlowODM's own logging is silenced; a user's ``error_cb`` still sees them.
         Meant for producers holding no messages (``close()`` waits for queued messages).
         """
         if self.error_log is not None:
             self.error_log.silence()
+        if self.librdkafka_log is not None:
+            self.librdkafka_log.silence()
         self.close()
 
 
@@ -187,11 +191,13 @@ class ClientErrorLog:
         self.last: ClientErrorReport | None = None
 
     def silence(self) -> None:
-        """Drop every later report: the client is being closed on purpose."""
+        """Log no later report (the user's ``error_cb`` still gets it): closing on purpose."""
         self._silent = True
 
     def __call__(self, error: KafkaError) -> None:
         if self._silent:
+            if self._forward is not None:
+                self._forward(error)
             return
         now = time.monotonic()
         code, fatal = error.code(), bool(error.fatal())
@@ -221,9 +227,16 @@ class LibrdkafkaLog:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets = [secret for secret in secrets if secret]
         self._logger = logging.getLogger(LIBRDKAFKA_LOGGER)
+        self._silent = False
+
+    def silence(self) -> None:
+        """Drop every later line: the client is being closed on purpose."""
+        self._silent = True
 
     def log(self, level: int, msg: str, *args: object) -> None:
         """Log one librdkafka line (confluent-kafka's ``logger`` protocol)."""
+        if self._silent:
+            return
         if args and args[0] in _ERROR_FACILITIES:
             level = logging.DEBUG
         if not self._logger.isEnabledFor(level):

@@ -24,7 +24,8 @@ Contract (used by ``producer.py``, the DataFrame kit, the CLI and the sandbox):
 - ``Connection.producer_settings(extra, **overrides)`` is the merged librdkafka dict:
   ``PRODUCER_DEFAULTS`` < security and ``client.id`` < the user's ``producer_config`` < ``extra``
   < ``overrides``. ``new_producer(extra)`` builds a separate producer from it (no poller; the
-  caller polls) with a logging ``error_cb`` unless one is given.
+  caller polls) whose ``error_cb`` keeps the last client error and logs it (or forwards it
+  to the user's ``error_cb``), and whose librdkafka log lines go to ``flowodm.librdkafka``.
 - ``Connection.registry`` is a lazily built ``RegistryAdapter`` or ``None`` without a URL.
 - ``Connection.close(timeout)`` drains every producer it owns for at most ``timeout`` s,
   purges what is left (its delivery callbacks report ``_PURGE_QUEUE``), closes them and the
@@ -40,24 +41,21 @@ from __future__ import annotations
 
 import atexit
 import logging
-import re
 import threading
 from collections.abc import Mapping
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka import Consumer, Producer
 
+from flowodm._client_config import create_client
 from flowodm._poller import ClientErrorLog, FlowProducer, LibrdkafkaLog, Poller
 from flowodm._producer_pool import discard_pooled_producers
 from flowodm.config import (
-    MASK,
     PRODUCER_DEFAULTS,
     ConnectionConfig,
     build_config,
-    is_secret_key,
     safe_servers,
     safe_url,
-    scrub,
     secrets_in_config,
 )
 from flowodm.exceptions import ConfigurationError
@@ -81,24 +79,6 @@ logger = logging.getLogger("flowodm.connection")
 
 REPLACE_FLUSH_TIMEOUT = 10.0
 EXIT_FLUSH_TIMEOUT = 10.0
-_NO_SUCH_PROPERTY = re.compile(r'No such configuration property: "([^"]+)"')
-_INVALID_VALUE = re.compile(r'Invalid value (?:"[^"]*" )?for configuration property "([^"]+)"')
-# A property no librdkafka version has: a check of one setting stops at it, creating no client.
-_PROBE_KEY = "flowodm.config.check"
-# librdkafka settings that connect() arguments become.
-_ARGUMENT_OF = {
-    "bootstrap.servers": "bootstrap_servers",
-    "security.protocol": "security_protocol",
-    "sasl.mechanism": "sasl_mechanism",
-    "sasl.username": "sasl_username",
-    "sasl.password": "sasl_password",
-    "ssl.ca.location": "ssl_ca_location",
-    "ssl.certificate.location": "ssl_certificate_location",
-    "ssl.key.location": "ssl_key_location",
-    "ssl.key.password": "ssl_key_password",
-    "client.id": "client_id",
-}
-_CONFIG_DOCS = "https://github.com/confluentinc/librdkafka/blob/master/CONFIGURATION.md"
 _NO_SERVERS = (
     "no Kafka bootstrap servers configured: call flowodm.connect(bootstrap_servers="
     "'host:9092') or set KAFKA_BOOTSTRAP_SERVERS (or FLOWODM_BOOTSTRAP_SERVERS)"
@@ -228,11 +208,13 @@ class Connection:
             secrets, forward=settings.get("error_cb"), logged=self._errors_logged
         )
         settings["error_cb"] = error_log
-        settings.setdefault("logger", LibrdkafkaLog(secrets))
+        librdkafka_log = None
+        if "logger" not in settings:
+            librdkafka_log = settings["logger"] = LibrdkafkaLog(secrets)
         producer: FlowProducer = self._create(
             FlowProducer, settings, extra or {}, "producer_config"
         )
-        producer.error_log = error_log
+        producer.error_log, producer.librdkafka_log = error_log, librdkafka_log
         return producer
 
     def validate(self) -> None:
@@ -248,7 +230,11 @@ class Connection:
             _ = self.producer
             if self._config.consumer_config:
                 settings = {"group.id": "flowodm-config-check", **self.consumer_settings()}
-                self._create(Consumer, settings, {}, "consumer_config").close()
+                # librdkafka's warnings about the settings (CONFWARN) go to logging, not stderr.
+                settings.setdefault("logger", LibrdkafkaLog(self._config.secret_values()))
+                consumer = self._create(Consumer, settings, {}, "consumer_config")
+                consumer.poll(0)  # serves the log lines queued at creation
+                consumer.close()
         _ = self.registry
 
     def replace_producer(self, broken: Producer) -> FlowProducer:
@@ -340,63 +326,13 @@ class Connection:
         section: str,
     ) -> Any:
         """Instantiate a confluent client, turning config errors into ``ConfigurationError``."""
-        try:
-            return factory(settings)
-        except (KafkaException, TypeError, ValueError) as exc:
-            reason = _kafka_reason(exc)
-            secrets = [*self._config.secret_values(), *secrets_in_config(extra)]
-            message = self._config_problem(factory, reason, settings, extra, section)
-            raise ConfigurationError(scrub(message, secrets)) from None
-
-    def _config_problem(
-        self,
-        factory: type[Producer] | type[Consumer],
-        reason: str,
-        settings: Mapping[str, Any],
-        extra: Mapping[str, Any],
-        section: str,
-    ) -> str:
-        """Say which setting librdkafka refused, by the name and in the place the user gave it.
-
-        librdkafka names a property by its canonical name (``linger.ms`` is reported as
-        ``queue.buffering.max.ms``), so an invalid value is found by checking the settings one
-        by one, which creates no client.
-        """
-        unknown = _NO_SUCH_PROPERTY.search(reason)
-        if unknown:
-            key = unknown.group(1)
-            origin = "an internal override" if key in extra else section
-            return (
-                f"unknown librdkafka property {key!r} in {origin}; check its spelling "
-                f"against {_CONFIG_DOCS}"
-            )
-        for key, value in settings.items():
-            refused = _refusal(factory, key, value)
-            if refused is None:
-                continue
-            shown = MASK if _is_secret_setting(key, value) else repr(value)
-            canonical = _INVALID_VALUE.search(refused)
-            alias = (
-                f" (librdkafka calls it {canonical.group(1)!r})"
-                if canonical and canonical.group(1) != key
-                else ""
-            )
-            return (
-                f"invalid value {shown} for {key!r}{alias} in {self._origin(key, extra, section)}"
-                f"; see {_CONFIG_DOCS} for its valid values"
-            )
-        return f"invalid Kafka client configuration: {reason}"
-
-    def _origin(self, key: str, extra: Mapping[str, Any], section: str) -> str:
-        """Where a librdkafka setting came from, in the user's terms."""
-        if key in extra:
-            return "an internal override"
-        if key in getattr(self._config, section, {}):
-            return section
-        argument = _ARGUMENT_OF.get(key)
-        if argument is not None:
-            return f"connect({argument}=...)"
-        return "FlowODM's producer defaults"
+        return create_client(
+            factory,
+            settings,
+            user_section=(section, getattr(self._config, section, {})),
+            extra=extra,
+            secrets=[*self._config.secret_values(), *secrets_in_config(extra)],
+        )
 
 
 _current: Connection | None = None
@@ -584,29 +520,6 @@ def _install(connection: Connection, *, replace: bool = True) -> Connection:
 
 def _close_at_exit() -> None:
     disconnect(EXIT_FLUSH_TIMEOUT)
-
-
-def _refusal(factory: type[Producer] | type[Consumer], key: str, value: Any) -> str | None:
-    """librdkafka's objection to ``key=value`` on its own, or ``None`` if it accepts it.
-
-    The probe key after it makes confluent stop before a client is created.
-    """
-    try:
-        factory({key: value, _PROBE_KEY: "1"})
-    except (KafkaException, TypeError, ValueError) as exc:
-        reason = _kafka_reason(exc)
-        return None if _PROBE_KEY in reason else reason
-    return None  # pragma: no cover - the probe key is always refused
-
-
-def _is_secret_setting(key: str, value: Any) -> bool:
-    return is_secret_key(key) or not isinstance(value, str | int | float | bool)
-
-
-def _kafka_reason(exc: BaseException) -> str:
-    if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError):
-        return str(exc.args[0].str())
-    return str(exc)
 
 
 def _message_timeout(settings: Mapping[str, Any]) -> float:

@@ -10,15 +10,20 @@
 - ``produce_many`` encodes every model first (a model that cannot be serialized stops the call
   before anything is sent), then hands the bytes to a ``BulkSender``.
 
+Every call takes ``topic=`` to write elsewhere than ``Settings.topic`` (the codec, and so the
+subject, follows it); ``produce_many`` also takes ``headers=`` (sent with every message) and
+``keys=`` (one per model, instead of ``Settings.key_field``).
+
 Every failure is a FlowODM error: ``SettingsError``/``SerializationError``/
 ``SchemaRegistryError`` before anything is sent, ``ProducerError`` (with ``kafka_error``) when
-Kafka refuses, ``DeliveryTimeoutError`` when no acknowledgement arrives in time.
+Kafka refuses, ``DeliveryTimeoutError`` when no acknowledgement arrives in time. A timeout
+quotes the producer's last client error (``client_error``, e.g. a failed SASL handshake),
+which librdkafka itself only logs.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 import time
 import weakref
@@ -27,6 +32,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from confluent_kafka import KafkaError, Message, Producer
 
+from flowodm._delivery_reports import (
+    FutureReport,
+    NowaitReport,
+    Waiter,
+    mark_broken,
+    shared_producer,
+)
 from flowodm._poller import POLLER_THREAD_NAME
 from flowodm.bulk import CAUSE_WINDOW, BulkSender, Headers
 from flowodm.delivery import (
@@ -146,8 +158,8 @@ def produce(
     wait = _timeout(timeout, conn)
     started = time.monotonic()
     deadline = started + wait
-    waiter = _Waiter()
-    producer = _shared_producer(conn)
+    waiter = Waiter()
+    producer = shared_producer(conn)
     _enqueue_when_room(outgoing, producer, waiter, deadline, wait)
     if not waiter.done.wait(max(0.0, deadline - time.monotonic())):
         raise outgoing.no_ack(wait, _client_cause(producer, started))
@@ -177,8 +189,8 @@ def produce_nowait(
         connection=conn,
     )
     wait = conn.config.produce_timeout
-    producer = _shared_producer(conn)
-    report = _NowaitReport(callback, producer)
+    producer = shared_producer(conn)
+    report = NowaitReport(callback, producer)
     _enqueue_when_room(outgoing, producer, report, time.monotonic() + wait, wait)
 
 
@@ -215,8 +227,8 @@ async def aproduce(
     started = time.monotonic()
     deadline = loop.time() + wait
     future: asyncio.Future[tuple[KafkaError | None, Message]] = loop.create_future()
-    producer = _shared_producer(conn)
-    on_delivery = _FutureReport(loop, future)
+    producer = shared_producer(conn)
+    on_delivery = FutureReport(loop, future)
     while not outgoing.enqueue(producer, on_delivery):
         if loop.time() >= deadline:
             raise outgoing.queue_full_error(wait, _client_cause(producer, started))
@@ -463,7 +475,7 @@ def _outcome(
     """
     if error is not None or message is None:
         if error is not None and is_producer_broken(error):
-            _mark_broken(producer)
+            mark_broken(producer)
         maybe = error is None or may_have_been_written(error)
         written = "it may have been written" if maybe else "it was not written"
         cause = None
@@ -479,84 +491,3 @@ def _outcome(
             client_error=cause,
         )
     return outgoing.delivered(message)
-
-
-class _Waiter:
-    """Per-message delivery callback that wakes the thread blocked in ``produce``."""
-
-    __slots__ = ("done", "error", "message")
-
-    def __init__(self) -> None:
-        self.done = threading.Event()
-        self.error: KafkaError | None = None
-        self.message: Message | None = None
-
-    def __call__(self, error: KafkaError | None, message: Message) -> None:
-        self.error, self.message = error, message
-        self.done.set()
-
-
-class _FutureReport:
-    """Per-message delivery callback resolving an asyncio future on its own loop."""
-
-    __slots__ = ("future", "loop")
-
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        future: asyncio.Future[tuple[KafkaError | None, Message]],
-    ) -> None:
-        self.loop, self.future = loop, future
-
-    def __call__(self, error: KafkaError | None, message: Message) -> None:
-        # RuntimeError: the loop is closed, so nobody is waiting any more.
-        with contextlib.suppress(RuntimeError):
-            self.loop.call_soon_threadsafe(_settle, self.future, error, message)
-
-
-def _settle(
-    future: asyncio.Future[tuple[KafkaError | None, Message]],
-    error: KafkaError | None,
-    message: Message,
-) -> None:
-    if not future.done():  # it may have timed out or been cancelled meanwhile
-        future.set_result((error, message))
-
-
-class _NowaitReport:
-    """Delivery callback of ``produce_nowait``: notes a broken producer, then calls the user's."""
-
-    __slots__ = ("callback", "producer")
-
-    def __init__(self, callback: DeliveryCallback | None, producer: Producer) -> None:
-        self.callback, self.producer = callback, producer
-
-    def __call__(self, error: KafkaError | None, message: Message) -> None:
-        if error is not None and is_producer_broken(error):
-            _mark_broken(self.producer)
-        if self.callback is not None:
-            self.callback(error, message)
-
-
-# ---------------------------------------------------------------- broken shared producers
-
-# Shared producers that reported PRODUCER_FENCED or a fatal error. Tansu 0.6 fences an
-# idempotent producer after any message timeout and never accepts it again, so the next
-# produce asks the connection for a fresh producer.
-_broken: weakref.WeakSet[Producer] = weakref.WeakSet()
-_broken_lock = threading.Lock()
-
-
-def _mark_broken(producer: Producer) -> None:
-    with _broken_lock:
-        _broken.add(producer)
-
-
-def _shared_producer(connection: Connection) -> Producer:
-    """Return the connection's shared producer, replacing it first if it is known broken."""
-    producer = connection.producer
-    if producer not in _broken:
-        return producer
-    with _broken_lock:
-        _broken.discard(producer)
-    return connection.replace_producer(producer)

@@ -132,10 +132,12 @@ def save_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
             file.flush()
             os.fsync(file.fileno())
         os.replace(temp_name, path)
-    except OSError as exc:
+    except BaseException as exc:  # also Ctrl-C: no temporary file is left behind
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
-        raise FlowODMError(f"cannot write checkpoint {str(path)!r}: {exc}") from exc
+        if isinstance(exc, OSError):
+            raise FlowODMError(f"cannot write checkpoint {str(path)!r}: {exc}") from exc
+        raise
     _fsync_directory(directory)
 
 
@@ -183,10 +185,26 @@ class Checkpointer:
         return previous.rows_done
 
     def advance(self, rows_done: int) -> None:
-        """Record that rows before ``rows_done`` are done; writes only when it moved forward."""
+        """Record that rows before ``rows_done`` are done; writes only when it moved forward.
+
+        If the write is interrupted (Ctrl-C) or fails, ``rows_done`` is what the file then
+        says: the rename may have happened just before the interruption.
+        """
         if rows_done <= self.rows_done:
             return
-        save_checkpoint(
-            self.path, Checkpoint(source=self.source, topic=self.topic, rows_done=rows_done)
-        )
+        try:
+            save_checkpoint(
+                self.path, Checkpoint(source=self.source, topic=self.topic, rows_done=rows_done)
+            )
+        except BaseException:
+            self.rows_done = self._on_disk()
+            raise
         self.rows_done = rows_done
+
+    def _on_disk(self) -> int:
+        """The count the file holds now (the one known before, if it cannot be read)."""
+        with contextlib.suppress(UsageError, OSError):
+            saved = load_checkpoint(self.path)
+            if saved is not None and saved.topic == self.topic and saved.source == self.source:
+                return max(self.rows_done, saved.rows_done)
+        return self.rows_done

@@ -253,8 +253,8 @@ def result_line(outcome: Outcome) -> str:
     """The summary's last line: which of the outcomes behind the exit code happened.
 
     Exit code 1 covers invalid rows (all recorded) as well as failed deliveries and early stops;
-    this line tells them apart, e.g. ``result: 3 invalid row(s) not sent (in 'errors.csv');
-    every valid row delivered`` against ``result: 12 row(s) failed to deliver``.
+    this line tells them apart, e.g. ``result: 3 invalid row(s) not sent (recorded in
+    'errors.csv'); every valid row delivered`` against ``result: 12 row(s) failed to deliver``.
     """
     t = outcome.totals
     if outcome.ok:
@@ -266,14 +266,16 @@ def result_line(outcome: Outcome) -> str:
         # Whether rows follow is unknown (reading stopped); none after these was sent.
         last = outcome.start + t.rows - 1
         after = f"after row {last:,}" if t.rows else f"from row {outcome.start:,} on"
-        facts.append(f"stopped early: no row {after} was sent")
+        verb = "checked" if outcome.dry_run else "sent"
+        facts.append(f"stopped early: no row {after} was {verb}")
     if t.failed:
         maybe = f" ({t.maybe_written:,} may have been written)" if t.maybe_written else ""
         facts.append(f"{t.failed:,} row(s) failed to deliver{maybe}")
     if t.dead_letter_failed:
         facts.append(f"{t.dead_letter_failed:,} dead-letter copy(ies) failed")
     if t.invalid:
-        facts.append(f"{t.invalid:,} invalid row(s) not sent{_where_recorded(outcome)}")
+        not_sent = "" if outcome.dry_run else " not sent"
+        facts.append(f"{t.invalid:,} invalid row(s){not_sent}{_where_recorded(outcome)}")
     if len(facts) == 1 and t.invalid:  # invalid rows are the only reason for exit code 1
         facts.append(
             "every other row is valid (dry run: nothing was sent)"

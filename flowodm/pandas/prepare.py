@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Annotated, Any, Generic, TypeVar
 
 import pandas as pd
@@ -75,6 +74,7 @@ class ChunkPreparer(Generic[M]):
         self._builder = RowBuilder([f.name for _, f in plan.pairs])
         key_field = encoding.key_field if plan.key_column is None else None
         self._key_field = key_field
+        self._key_validator: Callable[[Any], Any] | None = None
         self._columnar: ColumnarEncoder | None = None
         # A float key field would serialize differently from the model's value (3 vs 3.0).
         if columnar and encoding.avro_values and self._kinds.get(key_field or "") != "float":
@@ -289,7 +289,9 @@ class ChunkPreparer(Generic[M]):
             key_field = self._fields_by_name()[self._key_field]
             column = self.plan.column_for(self._key_field)
             kind = key_field.kind
-            validate = _field_validator(key_field.info)
+            if self._key_validator is None:  # built on first use: only dead letters need it
+                self._key_validator = _field_validator(key_field.info)
+            validate = self._key_validator
             if column is None:  # no column: every row has the field's default
                 default = key_field.info.default if key_field.has_plain_default else None
                 return [self._dead_letter_key(default, validate)] * len(positions)
@@ -311,7 +313,6 @@ class ChunkPreparer(Generic[M]):
         return {f.name: f for f in self._fields}
 
 
-@cache
 def _field_validator(info: FieldInfo) -> Callable[[Any], Any]:
     """Validate a value against one field's type and constraints (not the whole model)."""
     annotation: Any = info.annotation

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from flowodm.cli import checkpoint as checkpoint_module
 from flowodm.cli.checkpoint import (
     Checkpoint,
     Checkpointer,
@@ -60,6 +61,37 @@ def test_save_leaves_no_temporary_files(tmp_path: Path, data_file: Path) -> None
     checkpoint = Checkpoint(source=FileIdentity.of(data_file), topic="t", rows_done=1)
     for _ in range(3):
         save_checkpoint(tmp_path / "ck.json", checkpoint)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck.json", "rows.csv"]
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def test_ctrl_c_right_after_the_rename_leaves_the_count_the_file_holds(
+    tmp_path: Path, data_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The summary reports rows_done; it must match the file even when Ctrl-C lands between
+    # the rename and the end of advance().
+    checkpointer = _checkpointer(tmp_path, data_file)
+    checkpointer.advance(1)
+    monkeypatch.setattr(checkpoint_module, "_fsync_directory", _interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        checkpointer.advance(3)
+    assert load_checkpoint(tmp_path / "ck.json").rows_done == 3  # type: ignore[union-attr]
+    assert checkpointer.rows_done == 3
+
+
+def test_ctrl_c_before_the_rename_keeps_the_old_count_and_no_temporary_file(
+    tmp_path: Path, data_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkpointer = _checkpointer(tmp_path, data_file)
+    checkpointer.advance(1)
+    monkeypatch.setattr(checkpoint_module.os, "replace", _interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        checkpointer.advance(3)
+    assert load_checkpoint(tmp_path / "ck.json").rows_done == 1  # type: ignore[union-attr]
+    assert checkpointer.rows_done == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ck.json", "rows.csv"]
 
 

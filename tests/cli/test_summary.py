@@ -64,8 +64,11 @@ def _outcome(
         ),
         (
             _outcome(delivered=8, invalid=2, dry_run=True),
-            "result: 2 invalid row(s) not sent; every other row is valid (dry run: nothing was "
-            "sent)",
+            "result: 2 invalid row(s); every other row is valid (dry run: nothing was sent)",
+        ),
+        (
+            _outcome(delivered=8, invalid=2, dry_run=True, stopped="bad row"),
+            "result: stopped early: no row after row 9 was checked; 2 invalid row(s)",
         ),
         (
             _outcome(delivered=0, failed=10, maybe_written=10),
@@ -83,6 +86,10 @@ def _outcome(
         (
             _outcome(rows=4_000, delivered=4_000, rows_read=4_000, stopped="bad row"),
             "result: stopped early: no row after row 3,999 was sent",
+        ),
+        (
+            _outcome(rows=0, delivered=0, rows_read=5, stopped="columns do not fit"),
+            "result: stopped early: no row from row 0 on was sent",
         ),
     ],
 )

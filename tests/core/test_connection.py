@@ -113,6 +113,21 @@ def test_invalid_producer_value_is_a_configuration_error(dead_broker: str) -> No
         connect(dead_broker, producer_config={"acks": "sometimes"})
 
 
+def test_invalid_value_names_the_key_the_user_gave_and_the_value(dead_broker: str) -> None:
+    # librdkafka reports linger.ms under its canonical name, queue.buffering.max.ms.
+    with pytest.raises(ConfigurationError) as info:
+        connect(dead_broker, producer_config={"compression.type": "lz4", "linger.ms": "abc"})
+
+    message = str(info.value)
+    assert message.startswith("invalid value 'abc' for 'linger.ms'")
+    assert "in producer_config" in message
+    assert "queue.buffering.max.ms" in message  # the alias, as a hint for librdkafka's docs
+    with pytest.raises(ConfigurationError, match=r"'fetch\.wait\.max\.ms' in consumer_config"):
+        connect(dead_broker, consumer_config={"fetch.wait.max.ms": "soon"})
+    with pytest.raises(ConfigurationError, match=r"'bad' for 'batch\.size' in an internal"):
+        connect(dead_broker).new_producer({"batch.size": "bad"})
+
+
 def test_unknown_registry_client_property_is_a_configuration_error(dead_broker: str) -> None:
     with pytest.raises(ConfigurationError, match=r"Unrecognized properties: cache\.size"):
         connect(

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import time
+
 import pytest
 from confluent_kafka import KafkaError
 
 from flowodm.delivery import (
     UNSET,
+    ClientErrorReport,
     FailedMessage,
     ProduceManyResult,
     describe_error,
@@ -18,18 +22,60 @@ from flowodm.delivery import (
 @pytest.mark.parametrize(
     ("code", "maybe"),
     [
+        # Refused before sending, or refused by the broker on every attempt: not written.
         (KafkaError.MSG_SIZE_TOO_LARGE, False),
+        (KafkaError.INVALID_MSG_SIZE, False),
+        (KafkaError.RECORD_LIST_TOO_LARGE, False),
+        (KafkaError.INVALID_RECORD, False),
+        (KafkaError.INVALID_TIMESTAMP, False),
         (KafkaError._UNKNOWN_PARTITION, False),
+        (KafkaError._UNKNOWN_TOPIC, False),
+        (KafkaError.UNKNOWN_TOPIC_OR_PART, False),
         (KafkaError.TOPIC_AUTHORIZATION_FAILED, False),
-        (KafkaError._PURGE_QUEUE, False),  # purged before it was ever sent
+        (KafkaError.CLUSTER_AUTHORIZATION_FAILED, False),
+        (KafkaError._QUEUE_FULL, False),
+        (KafkaError._PURGE_QUEUE, False),  # purged while still in the local queue
+        # Sent, and the answer is unknown: may have been written.
         (KafkaError._MSG_TIMED_OUT, True),
         (KafkaError._PURGE_INFLIGHT, True),
         (KafkaError.PRODUCER_FENCED, True),
         (KafkaError._TRANSPORT, True),
+        (KafkaError.REQUEST_TIMED_OUT, True),
+        (KafkaError.NOT_ENOUGH_REPLICAS_AFTER_APPEND, True),
+        (KafkaError._AUTHENTICATION, True),
     ],
 )
 def test_may_have_been_written(code: int, maybe: bool) -> None:
     assert may_have_been_written(KafkaError(code)) is maybe
+
+
+def test_failed_message_says_whether_it_may_have_been_written() -> None:
+    purged = FailedMessage(3, "m", KafkaError(KafkaError._PURGE_QUEUE), False)
+    in_flight = FailedMessage(4, "m", KafkaError(KafkaError._PURGE_INFLIGHT), True)
+
+    assert str(purged).startswith("#3: _PURGE_QUEUE: ")
+    assert str(purged).endswith(" (not written)")
+    assert str(in_flight).endswith(" (may have been written)")
+
+
+def test_client_error_report_names_the_error_its_age_and_what_to_check() -> None:
+    report = ClientErrorReport(
+        KafkaError._AUTHENTICATION,
+        "_AUTHENTICATION",
+        "SASL authentication error: Authentication failed.",
+        False,
+        time.monotonic() - 2.0,
+    )
+
+    text = report.describe()
+    assert text.startswith("_AUTHENTICATION: SASL authentication error: Authentication failed (")
+    assert re.search(r"\(\d+\.\d s ago\)", text)
+    assert "sasl_username/sasl_password" in text
+    assert str(report) == report.describe()
+    assert report.age >= 2.0
+    unknown = ClientErrorReport(KafkaError.UNKNOWN, "UNKNOWN", "odd", False, time.monotonic())
+    assert unknown.hint is None
+    assert unknown.describe().startswith("UNKNOWN: odd (")
 
 
 @pytest.mark.parametrize(

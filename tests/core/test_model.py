@@ -210,8 +210,40 @@ def test_schema_path_model_uses_the_file(tmp_path: Path) -> None:
 
 
 def test_serialize_without_connection_says_how_to_connect() -> None:
-    with pytest.raises(ConfigurationError, match="connect"):
+    with pytest.raises(ConfigurationError, match="connect") as info:
         make_event().serialize()
+
+    assert "connect(schema_registry_url=...)" in str(info.value)
+    assert "confluent_wire_format = False in Event.Settings" in str(info.value)
+    with pytest.raises(ConfigurationError, match="Schema Registry"):
+        Event.deserialize(b"\x00\x00\x00\x00\x07")
+
+
+@pytest.mark.parametrize(
+    "options", [{"confluent_wire_format": False}, {"value_serializer": "json"}]
+)
+def test_models_that_need_no_registry_serialize_with_no_connection_at_all(
+    options: dict[str, object],
+) -> None:
+    class Offline(FlowBaseModel):
+        class Settings:
+            topic = "offline"
+            confluent_wire_format = options.get("confluent_wire_format", True)
+            value_serializer = options.get("value_serializer", "avro")
+
+        n: int
+        at: dt.datetime
+
+    event = Offline(n=7, at=dt.datetime(2026, 1, 2, tzinfo=dt.UTC))
+
+    data = event.serialize()
+
+    assert Offline.deserialize(data) == event
+    if options.get("value_serializer") == "json":
+        assert json.loads(data)["n"] == 7
+    else:
+        parsed = fastavro.parse_schema(Offline.avro_schema())
+        assert fastavro.schemaless_reader(io.BytesIO(data), parsed)["n"] == 7
 
 
 def test_serialize_and_deserialize_without_registry_are_plain_avro() -> None:

@@ -176,11 +176,21 @@ def test_current_connection_is_the_default(sandbox: Sandbox) -> None:
         disconnect(timeout=0)
 
 
-def test_no_connection_at_all_is_a_configuration_error() -> None:
+def test_no_connection_at_all_encodes_offline_unless_a_registry_is_needed() -> None:
     disconnect(timeout=0)
+    plain = _order_model(_topic(), confluent_wire_format=False)
+    framed = _order_model(_topic())
 
-    with pytest.raises(ConfigurationError, match="KAFKA_BOOTSTRAP_SERVERS"):
-        get_model_codec(_order_model(_topic()))
+    codec = get_model_codec(plain)
+    data = codec.value_bytes(plain(order_id="o-1", amount=2.5))
+    assert codec.decode(data) == plain(order_id="o-1", amount=2.5)
+    assert codec.schema_id is None
+    with pytest.raises(ConfigurationError) as info:
+        get_model_codec(framed).value_bytes(framed(order_id="o-1", amount=2.5))
+    assert "connect(schema_registry_url=" in str(info.value)
+    assert "confluent_wire_format = False" in str(info.value)
+    with pytest.raises(ConfigurationError, match="schema_registry_url"):
+        get_model_codec(framed).decode(b"\x00\x00\x00\x00\x01\x02x")
 
 
 def test_keys_from_key_field_and_explicit_keys() -> None:

@@ -13,7 +13,7 @@ from enum import Enum
 import pytest
 from confluent_kafka import KafkaError, Message
 
-from flowodm import producer as producer_module
+from flowodm import _delivery_reports as reports_module
 from flowodm.config import build_config
 from flowodm.connection import Connection
 from flowodm.delivery import DeliveryResult
@@ -299,14 +299,14 @@ def test_fenced_report_replaces_the_shared_producer_once(
     topic = make_topic()
     shared = conn.producer
     serving = len(pollers())
-    report = producer_module._NowaitReport(None, shared)
+    report = reports_module.NowaitReport(None, shared)
     report(KafkaError(KafkaError.PRODUCER_FENCED, "fenced"), Message(topic=topic))
 
-    fresh = producer_module._shared_producer(conn)
+    fresh = reports_module.shared_producer(conn)
 
     assert fresh is not shared
     assert conn.producer is fresh
-    assert producer_module._shared_producer(conn) is fresh  # replaced once per broken producer
+    assert reports_module.shared_producer(conn) is fresh  # replaced once per broken producer
     assert conn.replace_producer(shared) is fresh  # no longer current: nothing happens
     wait_until(lambda: len(pollers()) == serving, "the idle old producer to be closed")
     with pytest.raises(RuntimeError, match="closed"):

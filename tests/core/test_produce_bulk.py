@@ -289,7 +289,9 @@ def test_at_most_max_idle_producers_are_kept_per_connection(
         sender.close()
 
 
-def test_stall_raises_and_reports_outstanding_as_maybe_written(dead_bootstrap: str) -> None:
+def test_stall_purges_and_reports_what_never_left_the_queue_as_not_written(
+    dead_bootstrap: str,
+) -> None:
     with _connection(dead_bootstrap) as connection:
         sender: BulkSender[int] = BulkSender(connection, "nowhere", timeout=60, stall_timeout=1)
         for i in range(50):
@@ -302,7 +304,11 @@ def test_stall_raises_and_reports_outstanding_as_maybe_written(dead_bootstrap: s
     assert error.topic == "nowhere"
     assert error.result.delivered == 0
     assert sorted(f.ref for f in error.result.failed) == list(range(50))
-    assert all(f.maybe_written for f in error.result.failed)
+    # Nothing ever reached a broker: every message was purged from the local queue.
+    assert {f.kafka_error.code() for f in error.result.failed} == {KafkaError._PURGE_QUEUE}
+    assert not any(f.maybe_written for f in error.result.failed)
+    assert "0 acknowledged; 50 failed and not written" in str(error)
+    assert "0 failed and may have been written" in str(error)
     with pytest.raises(ProducerError, match="closed"):
         sender.send(b"late", None, 99)
 
@@ -390,4 +396,5 @@ def test_abort_counts_delivered_exactly_while_error_events_are_queued(
 
     assert result.delivered == 0
     assert sorted(f.ref for f in result.failed) == [0, 1, 2]
-    assert all(f.maybe_written for f in result.failed)
+    assert {f.kafka_error.code() for f in result.failed} == {KafkaError._PURGE_QUEUE}
+    assert not any(f.maybe_written for f in result.failed)

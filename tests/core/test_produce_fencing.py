@@ -107,6 +107,7 @@ def proxied_broker() -> Iterator[tuple[str, StallProxy]]:
         bootstrap = f"127.0.0.1:{proxy_port}"
         admin = AdminClient({"bootstrap.servers": bootstrap})
         wait_until(lambda: _create_topic(admin), "the proxied broker to create a topic")
+        del admin  # destroyed now: it would log to stderr once the broker is killed
         yield bootstrap, proxy
     finally:
         proxy.close()

@@ -103,6 +103,9 @@ def test_lookup_of_missing_subject_says_to_register_or_enable_auto_register(
     assert sandbox.schema_registry_url in str(error)
     assert "auto_register" in str(error)
     assert "register_schema" in str(error)
+    # The registry's sentence ends with a period; it is joined to ours with exactly one.
+    assert f"Subject '{subject}' not found. Fix: the schema is not registered" in str(error)
+    assert ".." not in str(error).replace("...", "")
 
 
 @pytest.mark.integration
@@ -243,6 +246,23 @@ def test_black_holed_registry_times_out_with_our_error() -> None:
 def test_unknown_client_property_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match=r"Unrecognized properties: timeout\.ms"):
         RegistryAdapter("http://127.0.0.1:1", config={"timeout.ms": 5}, timeout=1.0)
+
+
+@pytest.mark.integration
+def test_a_url_that_is_not_a_registry_says_so(sandbox: Sandbox) -> None:
+    url = f"{sandbox.schema_registry_url}/not/a/registry"
+    adapter = RegistryAdapter(url, config={}, timeout=5.0)
+    try:
+        with pytest.raises(SchemaRegistryError) as info:
+            adapter.register(_subject(), V1)
+    finally:
+        adapter.close()
+
+    message = str(info.value)
+    assert info.value.http_status == 404
+    assert f"{url} does not look like a Schema Registry" in message
+    assert "check schema_registry_url" in message
+    assert "above" not in message
 
 
 def test_url_in_config_is_refused() -> None:

@@ -1,0 +1,144 @@
+"""Creating confluent clients, with configuration errors that name the user's own setting.
+
+librdkafka refuses a bad setting with its canonical name (``linger.ms`` is reported as
+``queue.buffering.max.ms``) and without saying where it came from. ``create_client`` finds the
+setting the user actually wrote by checking the settings one at a time (a check that stops
+before any client is created) and says which argument or config dict holds it, with its value
+unless that is a secret.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+
+from flowodm.config import MASK, is_secret_key, scrub
+from flowodm.exceptions import ConfigurationError
+
+__all__ = ["CONFIG_DOCS", "create_client", "kafka_reason"]
+
+CONFIG_DOCS = "https://github.com/confluentinc/librdkafka/blob/master/CONFIGURATION.md"
+
+_NO_SUCH_PROPERTY = re.compile(r'No such configuration property: "([^"]+)"')
+_INVALID_VALUE = re.compile(r'Invalid value (?:"[^"]*" )?for configuration property "([^"]+)"')
+# A property no librdkafka version has: a check of one setting stops at it, creating no client.
+_PROBE_KEY = "flowodm.config.check"
+# librdkafka settings that connect() arguments become.
+_ARGUMENT_OF = {
+    "bootstrap.servers": "bootstrap_servers",
+    "security.protocol": "security_protocol",
+    "sasl.mechanism": "sasl_mechanism",
+    "sasl.username": "sasl_username",
+    "sasl.password": "sasl_password",
+    "ssl.ca.location": "ssl_ca_location",
+    "ssl.certificate.location": "ssl_certificate_location",
+    "ssl.key.location": "ssl_key_location",
+    "ssl.key.password": "ssl_key_password",
+    "client.id": "client_id",
+}
+
+ClientFactory = type[Producer] | type[Consumer]
+
+
+def create_client(
+    factory: ClientFactory,
+    settings: dict[str, Any],
+    *,
+    user_section: tuple[str, Mapping[str, Any]],
+    extra: Mapping[str, Any],
+    secrets: Iterable[str],
+) -> Any:
+    """Instantiate a confluent client, turning config errors into ``ConfigurationError``.
+
+    Args:
+        factory: ``Producer`` (or a subclass) or ``Consumer``.
+        settings: The merged librdkafka settings.
+        user_section: The name and contents of the user's dict (``"producer_config"`` …).
+        extra: FlowODM's internal overrides, named as such in errors.
+        secrets: Values masked in any message.
+
+    Raises:
+        ConfigurationError: librdkafka refused a setting; the message names it the way the
+            user gave it, and where.
+    """
+    try:
+        return factory(settings)
+    except (KafkaException, TypeError, ValueError) as exc:
+        message = _explain(factory, kafka_reason(exc), settings, user_section, extra)
+        raise ConfigurationError(scrub(message, secrets)) from None
+
+
+def kafka_reason(exc: BaseException) -> str:
+    """librdkafka's text of a client exception (the ``KafkaError``'s, when there is one)."""
+    if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError):
+        return str(exc.args[0].str())
+    return str(exc)
+
+
+def _explain(
+    factory: ClientFactory,
+    reason: str,
+    settings: Mapping[str, Any],
+    user_section: tuple[str, Mapping[str, Any]],
+    extra: Mapping[str, Any],
+) -> str:
+    """Say which setting librdkafka refused, by the name and in the place the user gave it."""
+    section, _ = user_section
+    unknown = _NO_SUCH_PROPERTY.search(reason)
+    if unknown:
+        key = unknown.group(1)
+        origin = "an internal override" if key in extra else section
+        return (
+            f"unknown librdkafka property {key!r} in {origin}; check its spelling against "
+            f"{CONFIG_DOCS}"
+        )
+    for key, value in settings.items():
+        refused = _refusal(factory, key, value)
+        if refused is None:
+            continue
+        shown = MASK if _not_shown(key, value) else repr(value)
+        canonical = _INVALID_VALUE.search(refused)
+        alias = (
+            f" (librdkafka calls it {canonical.group(1)!r})"
+            if canonical and canonical.group(1) != key
+            else ""
+        )
+        origin = _origin(key, user_section, extra)
+        return f"invalid value {shown} for {key!r}{alias} in {origin}; see {CONFIG_DOCS}"
+    return f"invalid Kafka client configuration: {reason}"
+
+
+def _refusal(factory: ClientFactory, key: str, value: Any) -> str | None:
+    """librdkafka's objection to ``key=value`` on its own, or ``None`` if it accepts it.
+
+    The probe key after it makes confluent stop before a client is created (a consumer checks
+    for a ``group.id`` before anything else, so it gets one).
+    """
+    probe: dict[str, Any] = {"group.id": _PROBE_KEY} if factory is Consumer else {}
+    try:
+        factory({**probe, key: value, _PROBE_KEY: "1"})
+    except (KafkaException, TypeError, ValueError) as exc:
+        reason = kafka_reason(exc)
+        return None if _PROBE_KEY in reason else reason
+    return None  # pragma: no cover - the probe key is always refused
+
+
+def _origin(key: str, user_section: tuple[str, Mapping[str, Any]], extra: Mapping[str, Any]) -> str:
+    """Where a librdkafka setting came from, in the user's terms."""
+    section, given = user_section
+    if key in extra:
+        return "an internal override"
+    if key in given:
+        return section
+    argument = _ARGUMENT_OF.get(key)
+    if argument is not None:
+        return f"connect({argument}=...)"
+    return "FlowODM's defaults"
+
+
+def _not_shown(key: str, value: Any) -> bool:
+    """Whether an error must not echo this setting's value (a secret, or an object)."""
+    return is_secret_key(key) or not isinstance(value, str | int | float | bool)
