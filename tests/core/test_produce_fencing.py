@@ -105,9 +105,7 @@ def proxied_broker() -> Iterator[tuple[str, StallProxy]]:
     proxy = StallProxy(proxy_port, broker_port)
     try:
         bootstrap = f"127.0.0.1:{proxy_port}"
-        admin = AdminClient({"bootstrap.servers": bootstrap})
-        wait_until(lambda: _create_topic(admin), "the proxied broker to create a topic")
-        del admin  # destroyed now: it would log to stderr once the broker is killed
+        wait_until(lambda: _create_topic(bootstrap), "the proxied broker to create a topic")
         yield bootstrap, proxy
     finally:
         proxy.close()
@@ -115,7 +113,10 @@ def proxied_broker() -> Iterator[tuple[str, StallProxy]]:
         process.wait(10)
 
 
-def _create_topic(admin: AdminClient) -> bool:
+def _create_topic(bootstrap: str) -> bool:
+    # The admin client is gone when this returns: alive when the broker is killed at the end,
+    # it would write librdkafka's connection errors to stderr.
+    admin = AdminClient({"bootstrap.servers": bootstrap})
     try:
         admin.create_topics([NewTopic("fenced", 1, 1)])["fenced"].result(5)
     except Exception:
