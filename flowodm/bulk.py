@@ -24,8 +24,9 @@ than ``max_tracked`` messages, so memory stays bounded. Producers are reused acr
 Why it is safe: the producer's ``message.timeout.ms`` is set from ``timeout``, so librdkafka
 reports every message within that time; if nothing completes for ``stall_timeout`` seconds the
 sender purges what is outstanding and raises ``BulkDeliveryTimeoutError``. Each purged message
-is classified by its report: ``_PURGE_QUEUE`` (still in the local queue) is "failed, not
-written", ``_PURGE_INFLIGHT`` (sent, answer pending) is "failed, may have been written". The
+is classified by its report: both ``_PURGE_QUEUE`` and ``_PURGE_INFLIGHT`` are "failed, may
+have been written" (a batch whose answer was lost goes back to the local queue for a retry, so
+even a queued message may be on the topic). The
 error quotes the producers' last client error (``client_error``: a refused connection, a failed
 SASL handshake), which is usually why nothing completed. A producer that reports
 ``PRODUCER_FENCED`` or a fatal error (Tansu fences an idempotent producer after any timeout) is
@@ -274,8 +275,8 @@ class BulkSender(Generic[RefT]):
     def abort(self) -> BulkResult[RefT]:
         """Purge whatever is outstanding and close; purged messages are reported as failed.
 
-        Messages still in the local queue fail as not written (``_PURGE_QUEUE``), those in
-        flight as may have been written (``_PURGE_INFLIGHT``).
+        Purged messages (``_PURGE_QUEUE``, ``_PURGE_INFLIGHT``) fail as "may have been
+        written": a queued message may be a retry of a batch the broker already stored.
         """
         if self._result is not None:
             return self._result
@@ -443,8 +444,8 @@ class BulkSender(Generic[RefT]):
             f"no delivery to {self.topic!r} completed for {self.stall_timeout:g} s with "
             f"{outstanding} messages outstanding, so the send was stopped and they were "
             f"purged. {why} Outcome: {result.delivered} acknowledged; {not_written} failed "
-            "and not written (purged before they were sent: safe to send again); "
-            f"{maybe} failed and may have been written (in flight or timed out: check the "
+            "and not written (refused by the client or the broker: safe to send again); "
+            f"{maybe} failed and may have been written (purged or timed out: check the "
             f"topic, or rely on idempotent consumers, before sending them again){silent}.",
             result=result,
             topic=self.topic,

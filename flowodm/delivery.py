@@ -34,9 +34,11 @@ ModelT = TypeVar("ModelT")
 # Errors after which the message is known not to be on the topic: librdkafka refused it before
 # sending (size, unknown partition or topic, a bad argument, a full queue), the broker refused
 # it deterministically (size, format, timestamp, authorization: every attempt gets the same
-# answer), or it was purged from the local queue (``_PURGE_QUEUE``: it was not in flight).
-# Everything else (``_MSG_TIMED_OUT``, ``_PURGE_INFLIGHT``, fencing, transport errors, retriable
-# broker errors) is reported as "may have been written".
+# answer). Everything else (``_MSG_TIMED_OUT``, both purge codes, fencing, transport errors,
+# retriable broker errors) is reported as "may have been written". ``_PURGE_QUEUE`` belongs there
+# too: librdkafka puts a sent batch whose answer was lost back in the local queue to retry it, so
+# a message purged "from the queue" may already be on the topic (reproduced against Tansu with a
+# proxy that drops Produce responses), and the Python client cannot tell the two cases apart.
 _NEVER_WRITTEN: frozenset[int] = frozenset(
     {
         KafkaError.MSG_SIZE_TOO_LARGE,
@@ -53,7 +55,6 @@ _NEVER_WRITTEN: frozenset[int] = frozenset(
         KafkaError.INVALID_REQUIRED_ACKS,
         KafkaError._INVALID_ARG,
         KafkaError._QUEUE_FULL,
-        KafkaError._PURGE_QUEUE,
     }
 )
 

@@ -34,8 +34,9 @@ from flowodm.delivery import (
         (KafkaError.TOPIC_AUTHORIZATION_FAILED, False),
         (KafkaError.CLUSTER_AUTHORIZATION_FAILED, False),
         (KafkaError._QUEUE_FULL, False),
-        (KafkaError._PURGE_QUEUE, False),  # purged while still in the local queue
-        # Sent, and the answer is unknown: may have been written.
+        # Sent, and the answer is unknown: may have been written. A message purged from the
+        # local queue may be a retry of a batch whose answer was lost, so it counts here too.
+        (KafkaError._PURGE_QUEUE, True),
         (KafkaError._MSG_TIMED_OUT, True),
         (KafkaError._PURGE_INFLIGHT, True),
         (KafkaError.PRODUCER_FENCED, True),
@@ -50,11 +51,11 @@ def test_may_have_been_written(code: int, maybe: bool) -> None:
 
 
 def test_failed_message_says_whether_it_may_have_been_written() -> None:
-    purged = FailedMessage(3, "m", KafkaError(KafkaError._PURGE_QUEUE), False)
+    refused = FailedMessage(3, "m", KafkaError(KafkaError.MSG_SIZE_TOO_LARGE), False)
     in_flight = FailedMessage(4, "m", KafkaError(KafkaError._PURGE_INFLIGHT), True)
 
-    assert str(purged).startswith("#3: _PURGE_QUEUE: ")
-    assert str(purged).endswith(" (not written)")
+    assert str(refused).startswith("#3: MSG_SIZE_TOO_LARGE: ")
+    assert str(refused).endswith(" (not written)")
     assert str(in_flight).endswith(" (may have been written)")
 
 
