@@ -42,9 +42,9 @@ from workload import TOPIC, Order, build_frame, create_topic, produce_raw, raw_p
 
 import flowodm.pandas  # noqa: F401  (registers df.flowodm)
 from flowodm.connection import connect, disconnect
+from flowodm.sandbox.topics import consume_all
 from flowodm.serde.model_codec import get_model_codec
 from flowodm.serde.wire import frame_prefix
-from flowodm.testing import consume_all
 
 VARIANTS = ("raw", "naive", "flowodm", "columnar")
 

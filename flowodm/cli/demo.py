@@ -67,13 +67,12 @@ def _produce_and_read_back(box: Any, rows: int) -> int:
 
 def _ensure_topic(bootstrap_servers: str, topic: str, *, partitions: int) -> None:
     from confluent_kafka.admin import AdminClient
-    from confluent_kafka.cimpl import NewTopic
+
+    from flowodm.sandbox.topics import create_topic
 
     admin = AdminClient({"bootstrap.servers": bootstrap_servers})
-    if topic in admin.list_topics(timeout=10).topics:
-        return
-    futures = admin.create_topics([NewTopic(topic, num_partitions=partitions)])
-    futures[topic].result(timeout=10)
+    if topic not in admin.list_topics(timeout=10).topics:
+        create_topic(admin, topic, partitions)
 
 
 def _read_one_with_confluent(box: Any) -> dict[str, Any]:
