@@ -31,7 +31,7 @@ from flowodm.cli.summary import (
     format_summary,
     problems_of,
 )
-from flowodm.cli.usage import UsageError
+from flowodm.cli.usage import EXIT_INTERRUPTED, UsageError
 from flowodm.exceptions import ConfigurationError, DataFrameValidationError, FlowODMError
 
 if TYPE_CHECKING:
@@ -41,9 +41,7 @@ if TYPE_CHECKING:
     from flowodm.pandas.reports import ProduceReport
     from flowodm.progress import DeliveryProgress, ProgressOption
 
-__all__ = ["EXIT_INTERRUPTED", "Job", "execute", "plan_job", "run_backfill"]
-
-EXIT_INTERRUPTED = 130
+__all__ = ["Job", "execute", "plan_job", "run_backfill"]
 
 
 @dataclass(frozen=True)

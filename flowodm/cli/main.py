@@ -1,7 +1,8 @@
 """Entry point of the ``flowodm`` command: builds the parser and maps errors to exit codes.
 
-Exit codes: 0 success, 1 the job failed (a ``FlowODMError``, or rows not delivered),
-2 usage error. Expected failures print one line to stderr, never a traceback.
+Exit codes (``flowodm.cli.usage``): 0 success, 1 the job failed (a ``FlowODMError``, or rows
+not delivered), 2 usage error, 130 interrupted. Expected failures print one line to stderr,
+never a traceback.
 """
 
 from __future__ import annotations
@@ -10,11 +11,8 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from flowodm.cli.usage import EXIT_FAILED, EXIT_INTERRUPTED
 from flowodm.exceptions import FlowODMError
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -46,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("flowodm: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

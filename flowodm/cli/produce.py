@@ -17,13 +17,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from flowodm.cli.usage import UsageError
+from flowodm.cli.usage import EXIT_USAGE, UsageError
 
 __all__ = ["add_parser", "run"]
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
 DEFAULT_CHUNK_SIZE = 10_000
 DEFAULT_SHOWN_ERRORS = 10
 

@@ -13,12 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from flowodm.cli.usage import EXIT_FAILED, EXIT_OK
 from flowodm.exceptions import SandboxError
 
 __all__ = ["add_parser"]
-
-_EXIT_OK = 0
-_EXIT_FAILED = 1
 
 
 def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -126,7 +124,7 @@ def _start(args: argparse.Namespace) -> int:
     env = _command("env", sandbox.data_dir)
     print(f'  ready in {elapsed:.1f} s; point clients at it with: eval "$({env})"')
     print(f"  stop it with: {_command('stop', sandbox.data_dir)}")
-    return _EXIT_OK
+    return EXIT_OK
 
 
 def _stop(args: argparse.Namespace) -> int:
@@ -139,7 +137,7 @@ def _stop(args: argparse.Namespace) -> int:
         print(f"FlowODM sandbox stopped (data dir {path})")
     else:
         print(f"no FlowODM sandbox was running (data dir {path})")
-    return _EXIT_OK
+    return EXIT_OK
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -150,12 +148,12 @@ def _status(args: argparse.Namespace) -> int:
     if report.sandbox is not None:
         print(report.sandbox.describe())
         print(f'  point clients at it with: eval "$({_command("env", report.data_dir)})"')
-        return _EXIT_OK
+        return EXIT_OK
     print(f"FlowODM sandbox not running (data dir {report.data_dir})")
     for problem in report.problems:
         print(f"  {problem}")
     print(f"  start it with: {_command('start', report.data_dir)}")
-    return _EXIT_FAILED
+    return EXIT_FAILED
 
 
 def _env(args: argparse.Namespace) -> int:
@@ -170,7 +168,7 @@ def _env(args: argparse.Namespace) -> int:
         )
     for name, value in report.sandbox.env().items():
         print(f"export {name}={shlex.quote(value)}")
-    return _EXIT_OK
+    return EXIT_OK
 
 
 def _registry(args: argparse.Namespace) -> int:
