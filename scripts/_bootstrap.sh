@@ -1,16 +1,25 @@
-# Sourced by scripts/test and scripts/demo: make .venv and install FlowODM with its extras.
-# Re-installs only when pyproject.toml changed since the last install.
+# Sourced by scripts/test and scripts/demo: make the virtual environment and install the locked
+# development environment into it, then FlowODM itself (editable, nothing re-resolved).
+# requirements/dev.lock pins every package, with hashes, so the result does not depend on what
+# the package index released today; scripts/lock is the one way to move it. Re-installs when
+# the lock or pyproject.toml changed since the last install.
+# FLOWODM_VENV and FLOWODM_LOCK choose another environment and lock (scripts/lane uses them).
 set -euo pipefail
 PYTHON=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-    echo "flowodm: creating .venv with $($PYTHON --version)" >&2
-    "$PYTHON" -m venv .venv
+VENV=${FLOWODM_VENV:-.venv}
+LOCK=${FLOWODM_LOCK:-requirements/dev.lock}
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "flowodm: creating $VENV with $($PYTHON --version)" >&2
+    "$PYTHON" -m venv "$VENV"
 fi
-stamp=.venv/.flowodm-installed
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+stamp=$VENV/.flowodm-installed
+want=$(cat pyproject.toml "$LOCK" | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    echo "flowodm: installing flowodm[dev] into .venv" >&2
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+    echo "flowodm: installing $LOCK into $VENV" >&2
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes \
+        --only-binary :all: -r "$LOCK"
+    # hatchling comes from the lock: no build isolation, so no build-time resolution either.
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
+        --no-build-isolation -e .
     echo "$want" > "$stamp"
 fi
