@@ -41,7 +41,7 @@ from confluent_kafka import Producer
 from workload import TOPIC, Order, build_frame, create_topic, produce_raw, raw_producer, stack
 
 import flowodm.pandas  # noqa: F401  (registers df.flowodm)
-from flowodm.connection import connect, disconnect
+from flowodm.kafka.connection import connect, disconnect
 from flowodm.sandbox.topics import consume_all
 from flowodm.serde.model_codec import get_model_codec
 from flowodm.serde.wire import frame_prefix

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from workload import TOPIC, Order, build_orders, create_topic, produce_raw, raw_producer, stack
 
-from flowodm.connection import connect, disconnect
+from flowodm.kafka.connection import connect, disconnect
 from flowodm.serde.model_codec import get_model_codec
 
 

@@ -28,7 +28,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from flowodm.connection import Connection
+from flowodm.kafka.connection import Connection
 from flowodm.model import FlowBaseModel
 
 __all__ = [

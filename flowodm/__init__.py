@@ -7,76 +7,99 @@ registry do not import pydantic, confluent-kafka or pandas. Importing ``flowodm`
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from flowodm._lazy import attach
 from flowodm._pandas_hook import register_accessor_with_pandas
-from flowodm.exceptions import (
-    BulkDeliveryTimeoutError,
-    ConfigurationError,
-    ConsumerError,
-    DataFrameValidationError,
-    DeliveryTimeoutError,
-    DeserializationError,
-    FlowODMError,
-    PartialDeliveryError,
-    ProducerError,
-    SandboxError,
-    SchemaGenerationError,
-    SchemaRegistryError,
-    SerializationError,
-    SettingsError,
-)
 
 if TYPE_CHECKING:
-    from flowodm.config import ConnectionConfig
-    from flowodm.connection import (
+    from flowodm._types import BatchOptions, MessageOptions, NowaitOptions, ProduceOptions
+    from flowodm.exceptions import (
+        ArgumentTypeError,
+        BulkDeliveryTimeoutError,
+        ConfigurationError,
+        ConsumerError,
+        DataFrameValidationError,
+        DeliveryTimeoutError,
+        DeserializationError,
+        FlowODMError,
+        InvalidArgumentError,
+        MissingExtraError,
+        PartialDeliveryError,
+        ProducerError,
+        SandboxError,
+        SchemaGenerationError,
+        SchemaRegistryError,
+        SerializationError,
+        SettingsError,
+    )
+    from flowodm.kafka.clients import FlowProducer
+    from flowodm.kafka.config import ConnectionConfig
+    from flowodm.kafka.connection import (
         Connection,
-        FlowProducer,
         connect,
         disconnect,
         get_connection,
         get_producer,
     )
-    from flowodm.delivery import DeliveryResult, FailedMessage, ProduceManyResult
+    from flowodm.kafka.errors import ClientErrorReport
     from flowodm.model import FlowBaseModel
+    from flowodm.produce.results import DeliveryResult, FailedMessage, ProduceManyResult
+    from flowodm.schema.types import Float32, Int32, TimeMicros, TimestampMicros
     from flowodm.settings import ModelSettings
 
+#: The one version source: pyproject.toml reads it from here (hatch's dynamic version).
 __version__ = "0.4.0.dev0"
 
-_LAZY_EXPORTS = {
-    "Connection": "flowodm.connection",
-    "ConnectionConfig": "flowodm.config",
-    "DeliveryResult": "flowodm.delivery",
-    "FailedMessage": "flowodm.delivery",
+_EXCEPTIONS = (
+    "ArgumentTypeError",
+    "BulkDeliveryTimeoutError",
+    "ConfigurationError",
+    "ConsumerError",
+    "DataFrameValidationError",
+    "DeliveryTimeoutError",
+    "DeserializationError",
+    "FlowODMError",
+    "InvalidArgumentError",
+    "MissingExtraError",
+    "PartialDeliveryError",
+    "ProducerError",
+    "SandboxError",
+    "SchemaGenerationError",
+    "SchemaRegistryError",
+    "SerializationError",
+    "SettingsError",
+)
+
+_EXPORTS = {
+    **dict.fromkeys(_EXCEPTIONS, "flowodm.exceptions"),
+    **dict.fromkeys(
+        ("BatchOptions", "MessageOptions", "NowaitOptions", "ProduceOptions"), "flowodm._types"
+    ),
+    **dict.fromkeys(("Float32", "Int32", "TimeMicros", "TimestampMicros"), "flowodm.schema.types"),
+    **dict.fromkeys(
+        ("Connection", "connect", "disconnect", "get_connection", "get_producer"),
+        "flowodm.kafka.connection",
+    ),
+    **dict.fromkeys(
+        ("DeliveryResult", "FailedMessage", "ProduceManyResult"), "flowodm.produce.results"
+    ),
+    "ClientErrorReport": "flowodm.kafka.errors",
+    "ConnectionConfig": "flowodm.kafka.config",
     "FlowBaseModel": "flowodm.model",
-    "FlowProducer": "flowodm.connection",
+    "FlowProducer": "flowodm.kafka.clients",
     "ModelSettings": "flowodm.settings",
-    "ProduceManyResult": "flowodm.delivery",
-    "connect": "flowodm.connection",
-    "disconnect": "flowodm.connection",
-    "get_connection": "flowodm.connection",
-    "get_producer": "flowodm.connection",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY_EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'flowodm' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY_EXPORTS))
-
+__getattr__, __dir__ = attach(__name__, _EXPORTS)
 
 register_accessor_with_pandas()
 
 __all__ = [
+    "ArgumentTypeError",
+    "BatchOptions",
     "BulkDeliveryTimeoutError",
+    "ClientErrorReport",
     "ConfigurationError",
     "Connection",
     "ConnectionConfig",
@@ -86,18 +109,27 @@ __all__ = [
     "DeliveryTimeoutError",
     "DeserializationError",
     "FailedMessage",
+    "Float32",
     "FlowBaseModel",
     "FlowODMError",
     "FlowProducer",
+    "Int32",
+    "InvalidArgumentError",
+    "MessageOptions",
+    "MissingExtraError",
     "ModelSettings",
+    "NowaitOptions",
     "PartialDeliveryError",
     "ProduceManyResult",
+    "ProduceOptions",
     "ProducerError",
     "SandboxError",
     "SchemaGenerationError",
     "SchemaRegistryError",
     "SerializationError",
     "SettingsError",
+    "TimeMicros",
+    "TimestampMicros",
     "__version__",
     "connect",
     "disconnect",

@@ -2,27 +2,42 @@
 
     FlowODMError
     ├── ConfigurationError          bad connect() arguments, environment or client config
-    │   └── SettingsError           a model's inner ``Settings`` class is wrong
+    │   ├── SettingsError           a model's inner ``Settings`` class is wrong
+    │   └── MissingExtraError       an optional dependency is not installed (an ImportError)
+    ├── InvalidArgumentError        a bad argument value (also a ValueError)
+    │   └── ArgumentTypeError       a wrong type or an unknown keyword (also a TypeError)
     ├── SchemaGenerationError       a model field has no Avro mapping
     ├── SerializationError          a value could not be encoded (names the field)
-    │   └── DeserializationError    bytes could not be decoded into a model
     ├── SchemaRegistryError         the registry refused or was unreachable (names URL, subject)
     ├── ProducerError               Kafka did not accept a message (carries the KafkaError)
     │   ├── DeliveryTimeoutError    no acknowledgement in time; the message may be written
     │   │   └── BulkDeliveryTimeoutError   a bulk send stalled (also a PartialDeliveryError)
     │   └── PartialDeliveryError    some messages of a bulk send failed (carries the result)
-    ├── ConsumerError               consuming failed
+    ├── ConsumerError               reading from Kafka failed
+    │   └── DeserializationError    bytes could not be decoded into a model
     ├── DataFrameValidationError    rows of a DataFrame did not validate (carries the report)
     └── SandboxError                the local broker or registry could not be started or stopped
 
-Names never shadow builtins (no ``ConnectionError``, no ``TimeoutError``).
+One rule for bad arguments: whatever the call, a bad value raises ``InvalidArgumentError`` and
+a wrong type or unknown keyword ``ArgumentTypeError``, so ``except ValueError``/``except
+TypeError`` catch them as they would for any Python function, and ``except FlowODMError``
+catches everything FlowODM raises on purpose.
+
+Every error pickles with its attributes (Dask, multiprocessing and joblib send errors between
+processes). Names never shadow builtins (no ``ConnectionError``, no ``TimeoutError``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from confluent_kafka import KafkaError
+
+    from flowodm.kafka.errors import ClientErrorReport
 
 __all__ = [
+    "ArgumentTypeError",
     "BulkDeliveryTimeoutError",
     "ConfigurationError",
     "ConsumerError",
@@ -30,6 +45,8 @@ __all__ = [
     "DeliveryTimeoutError",
     "DeserializationError",
     "FlowODMError",
+    "InvalidArgumentError",
+    "MissingExtraError",
     "PartialDeliveryError",
     "ProducerError",
     "SandboxError",
@@ -40,8 +57,20 @@ __all__ = [
 ]
 
 
+def _restore(cls: type[FlowODMError], args: tuple[Any, ...]) -> FlowODMError:
+    """Rebuild an error without calling its ``__init__`` (whose keywords pickle cannot pass)."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    return error
+
+
 class FlowODMError(Exception):
     """Base class of every error FlowODM raises on purpose."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # BaseException pickles as cls(*args), which loses keyword-only attributes (and fails
+        # for required ones); rebuild from args and restore every attribute instead.
+        return (_restore, (type(self), self.args), self.__dict__)
 
 
 class ConfigurationError(FlowODMError):
@@ -55,6 +84,28 @@ class SettingsError(ConfigurationError):
         super().__init__(message)
         self.model = model
         self.option = option
+
+
+class MissingExtraError(ConfigurationError, ImportError):
+    """An optional dependency is missing; the message names the ``flowodm[extra]`` to install."""
+
+    def __init__(self, message: str, *, module: str, extra: str):
+        super().__init__(message)
+        self.name = module  # ImportError's attribute: the module that could not be imported
+        self.module = module
+        self.extra = extra
+
+
+class InvalidArgumentError(FlowODMError, ValueError):
+    """An argument has a value the call cannot use; the message names it and what it takes."""
+
+    def __init__(self, message: str, *, argument: str | None = None):
+        super().__init__(message)
+        self.argument = argument
+
+
+class ArgumentTypeError(InvalidArgumentError, TypeError):
+    """An argument has the wrong type, or a keyword is unknown (the message suggests one)."""
 
 
 class SchemaGenerationError(FlowODMError):
@@ -73,10 +124,6 @@ class SerializationError(FlowODMError):
         super().__init__(message)
         self.model = model
         self.field = field
-
-
-class DeserializationError(SerializationError):
-    """Bytes could not be decoded into a model."""
 
 
 class SchemaRegistryError(FlowODMError):
@@ -102,18 +149,18 @@ class ProducerError(FlowODMError):
     """Kafka did not accept a message; ``kafka_error`` holds librdkafka's error if any.
 
     ``client_error`` is the producer's last client-level error (a
-    ``flowodm.delivery.ClientErrorReport``: e.g. a failed SASL handshake) when it may explain
-    a timeout, else ``None``.
+    ``flowodm.kafka.errors.ClientErrorReport``: e.g. a failed SASL handshake) when it may
+    explain a timeout, else ``None``.
     """
 
     def __init__(
         self,
         message: str,
         *,
-        kafka_error: Any = None,
+        kafka_error: KafkaError | None = None,
         topic: str | None = None,
         key: bytes | None = None,
-        client_error: Any = None,
+        client_error: ClientErrorReport | None = None,
     ):
         super().__init__(message)
         self.kafka_error = kafka_error
@@ -127,10 +174,19 @@ class DeliveryTimeoutError(ProducerError):
 
 
 class PartialDeliveryError(ProducerError):
-    """Some messages of a bulk send were not acknowledged; ``result`` lists each failure."""
+    """Some messages of a bulk send were not acknowledged; ``result`` lists each failure.
+
+    ``result`` is what the call would have returned: a ``ProduceManyResult`` from
+    ``produce_many``, a ``BulkResult`` from a ``BulkSender`` (so it is typed ``Any``).
+    """
 
     def __init__(
-        self, message: str, *, result: Any, topic: str | None = None, client_error: Any = None
+        self,
+        message: str,
+        *,
+        result: Any,
+        topic: str | None = None,
+        client_error: ClientErrorReport | None = None,
     ):
         super().__init__(message, topic=topic, client_error=client_error)
         self.result = result
@@ -141,13 +197,25 @@ class BulkDeliveryTimeoutError(PartialDeliveryError, DeliveryTimeoutError):
 
 
 class ConsumerError(FlowODMError):
-    """Consuming or decoding from Kafka failed."""
+    """Reading from Kafka failed (the consumer side of the tree)."""
+
+
+class DeserializationError(ConsumerError):
+    """Bytes could not be decoded into a model (names the model and field where known)."""
+
+    def __init__(self, message: str, *, model: str | None = None, field: str | None = None):
+        super().__init__(message)
+        self.model = model
+        self.field = field
 
 
 class DataFrameValidationError(FlowODMError):
-    """Rows of a DataFrame failed validation; ``report`` lists every row and reason."""
+    """Rows of a DataFrame failed validation; ``report`` lists every row and reason.
 
-    def __init__(self, message: str, *, report: Any):
+    ``report`` is a ``flowodm.pandas.ValidationReport`` (or the ``ProduceReport`` of the run).
+    """
+
+    def __init__(self, message: str, *, report: object):
         super().__init__(message)
         self.report = report
 

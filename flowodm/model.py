@@ -6,28 +6,25 @@ generated (``SchemaGenerationError`` names the field whose type has no Avro form
 without a topic is fine (an abstract base, a nested record); producing it raises
 ``SettingsError`` saying how to set one.
 
-The producing methods delegate to ``flowodm.producer``; that module is imported on first use
+The producing methods delegate to ``flowodm.produce.api``; that module is imported on first use
 so that defining models never touches Kafka or the connection layer.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, Unpack
 
 from pydantic import BaseModel, ConfigDict
 
-from flowodm.delivery import UNSET
 from flowodm.schema.model_schema import model_converter, model_schema
 from flowodm.settings import SETTINGS_ATTRIBUTE, ModelSettings, parse_model_settings
 
 if TYPE_CHECKING:
-    from flowodm.bulk import Headers
-    from flowodm.connection import Connection
-    from flowodm.delivery import DeliveryResult, ProduceManyResult
-    from flowodm.outgoing import DeliveryCallback, Timestamp
-    from flowodm.progress import ProgressOption
+    from flowodm._types import BatchOptions, NowaitOptions, ProduceOptions
+    from flowodm.kafka.connection import Connection
+    from flowodm.produce.results import DeliveryResult, ProduceManyResult
     from flowodm.serde.model_codec import ModelCodec
 
 __all__ = ["FlowBaseModel"]
@@ -161,36 +158,14 @@ class FlowBaseModel(BaseModel):
         return _codec_of(cls, connection).decode(data)
 
     # ------------------------------------------------------------------ producing
+    # The keyword options are declared and documented once, in flowodm._types.
 
-    def produce(
-        self,
-        *,
-        key: Any = UNSET,
-        headers: Headers | None = None,
-        partition: int | None = None,
-        timestamp: Timestamp = None,
-        timeout: float | None = None,
-        topic: str | None = None,
-        connection: Connection | None = None,
-    ) -> DeliveryResult:
+    def produce(self, **options: Unpack[ProduceOptions]) -> DeliveryResult:
         """Produce this message and block until the broker acknowledged it.
 
         Waits for this message only (a per-message delivery callback), never for everything
-        else queued in the shared producer.
-
-        Args:
-            key: Message key, serialized with ``Settings.key_serializer``. Omitted: the value
-                of ``Settings.key_field`` (or no key). ``None``: no key.
-            headers: Kafka headers, a dict or a list of ``(name, str | bytes | None)``.
-            partition: Partition to write to (default: the partitioner picks by key).
-            timestamp: CreateTime, a datetime (naive = UTC) or ms since the epoch.
-            timeout: Seconds to wait for the acknowledgement (default: the connection's
-                ``produce_timeout``, 35 s; librdkafka gives up after ``message.timeout.ms``,
-                30 s by default).
-            topic: Write to this topic instead of ``Settings.topic`` (e.g. a staging topic).
-                Under the topic subject strategies the schema is registered under this
-                topic's subject, as Confluent's serializers would.
-            connection: A specific connection (default: the current one).
+        else queued in the shared producer. Options (``key``, ``headers``, ``partition``,
+        ``timestamp``, ``timeout``, ``topic``, ``connection``): ``flowodm.ProduceOptions``.
 
         Returns:
             Where the message was written (topic, partition, offset, timestamp, key).
@@ -199,127 +174,57 @@ class FlowBaseModel(BaseModel):
             SettingsError: the model has no topic.
             SerializationError: the value or key cannot be encoded.
             SchemaRegistryError: the schema could not be registered or looked up.
+            InvalidArgumentError: an option has a wrong value (``ArgumentTypeError``: a wrong
+                type or an unknown option).
             ProducerError: Kafka refused or failed the message (``kafka_error`` says why; for
                 a timeout, ``client_error`` is the client's last error, e.g. a failed SASL
                 handshake, when there was one).
             DeliveryTimeoutError: no acknowledgement within ``timeout``; the message may
                 still have been written.
         """
-        from flowodm import producer
+        from flowodm.produce import api
 
-        return producer.produce(
-            self,
-            key=key,
-            headers=headers,
-            partition=partition,
-            timestamp=timestamp,
-            timeout=timeout,
-            topic=topic,
-            connection=connection,
-        )
+        return api.produce(self, **options)
 
-    def produce_nowait(
-        self,
-        *,
-        key: Any = UNSET,
-        headers: Headers | None = None,
-        partition: int | None = None,
-        timestamp: Timestamp = None,
-        callback: DeliveryCallback | None = None,
-        topic: str | None = None,
-        connection: Connection | None = None,
-    ) -> None:
+    def produce_nowait(self, **options: Unpack[NowaitOptions]) -> None:
         """Enqueue this message and return at once (fire-and-forget).
 
         ``callback(err, msg)`` is called once the broker acknowledged (``err is None``) or
-        the delivery failed; it runs on the connection's poller thread, so keep it short and
-        thread-safe. Call ``flowodm.get_producer().flush()`` to wait for everything queued.
-        ``key``, ``headers``, ``partition``, ``timestamp``, ``topic`` and ``connection`` are
-        as for ``produce``.
+        the delivery failed, on the connection's poller thread. Call
+        ``flowodm.get_producer().flush()`` to wait for everything queued. Options:
+        ``flowodm.NowaitOptions`` (``ProduceOptions`` with ``callback`` for ``timeout``).
 
         Raises:
-            SettingsError, SerializationError, SchemaRegistryError: as for ``produce``.
+            SettingsError, SerializationError, SchemaRegistryError, InvalidArgumentError: as
+                for ``produce``.
             ProducerError: Kafka refused the message at once, or the local queue stayed full
                 for ``produce_timeout`` seconds.
         """
-        from flowodm import producer
+        from flowodm.produce import api
 
-        producer.produce_nowait(
-            self,
-            key=key,
-            headers=headers,
-            partition=partition,
-            timestamp=timestamp,
-            callback=callback,
-            topic=topic,
-            connection=connection,
-        )
+        api.produce_nowait(self, **options)
 
-    async def aproduce(
-        self,
-        *,
-        key: Any = UNSET,
-        headers: Headers | None = None,
-        partition: int | None = None,
-        timestamp: Timestamp = None,
-        timeout: float | None = None,
-        topic: str | None = None,
-        connection: Connection | None = None,
-    ) -> DeliveryResult:
+    async def aproduce(self, **options: Unpack[ProduceOptions]) -> DeliveryResult:
         """Produce this message and await its acknowledgement without blocking the loop.
 
-        Same arguments (``topic=`` included), result and errors as ``produce``. Many
+        Same options (``flowodm.ProduceOptions``), result and errors as ``produce``. Many
         concurrent calls (e.g. with ``asyncio.gather``) share the producer's batches; no
         thread is started per call.
         """
-        from flowodm import producer
+        from flowodm.produce import api
 
-        return await producer.aproduce(
-            self,
-            key=key,
-            headers=headers,
-            partition=partition,
-            timestamp=timestamp,
-            timeout=timeout,
-            topic=topic,
-            connection=connection,
-        )
+        return await api.aproduce(self, **options)
 
     @classmethod
     def produce_many(
-        cls,
-        models: Iterable[Self],
-        *,
-        timeout: float | None = None,
-        stall_timeout: float | None = None,
-        raise_on_error: bool = True,
-        progress: ProgressOption = False,
-        topic: str | None = None,
-        headers: Headers | None = None,
-        keys: Sequence[Any] | None = None,
-        connection: Connection | None = None,
+        cls, models: Iterable[Self], **options: Unpack[BatchOptions]
     ) -> ProduceManyResult[Self]:
         """Produce many messages fast and wait until each is acknowledged or failed.
 
         Every model is serialized first: if one cannot be, ``SerializationError`` names its
         index and nothing is sent. Keys come from ``Settings.key_field`` unless ``keys`` is
-        given.
-
-        Args:
-            models: Instances of this class.
-            timeout: Seconds librdkafka may take per message (default ``produce_timeout``).
-            stall_timeout: Give up when no delivery completes for this long (default
-                ``timeout``).
-            raise_on_error: Raise ``PartialDeliveryError`` (with ``.result``) if any message
-                failed; ``False`` returns the result with the failures listed.
-            progress: Show a progress bar (``True``, ``"text"``, ``"widget"``, a tqdm class).
-            topic: Write to this topic instead of ``Settings.topic``; under the topic subject
-                strategies the schema is registered under this topic's subject.
-            headers: Kafka headers sent with every message (a dict or a list of
-                ``(name, str | bytes | None)``).
-            keys: One key per model, serialized with ``Settings.key_serializer`` (``None``
-                entries: no key); overrides ``Settings.key_field``.
-            connection: A specific connection (default: the current one).
+        given. Options (``timeout``, ``stall_timeout``, ``raise_on_error``, ``progress``,
+        ``topic``, ``headers``, ``keys``, ``connection``): ``flowodm.BatchOptions``.
 
         Returns:
             ``ProduceManyResult``: ``delivered`` count and ``failed`` entries (index, model,
@@ -331,56 +236,24 @@ class FlowBaseModel(BaseModel):
                 was outstanding is purged and listed in ``result`` as "may have been written"
                 (a purged message may be a retry of a batch the broker already stored).
                 ``client_error`` is the client's last error (usually the cause), if any.
-            ProducerError: ``headers``, ``topic`` or ``keys`` are malformed (nothing sent).
+            InvalidArgumentError: ``headers``, ``topic``, ``keys`` or another option is
+                malformed (nothing sent).
         """
-        from flowodm import producer
+        from flowodm.produce import api
 
-        return producer.produce_many(
-            cls,
-            models,
-            timeout=timeout,
-            stall_timeout=stall_timeout,
-            raise_on_error=raise_on_error,
-            progress=progress,
-            topic=topic,
-            headers=headers,
-            keys=keys,
-            connection=connection,
-        )
+        return api.produce_many(cls, models, **options)
 
     @classmethod
     async def aproduce_many(
-        cls,
-        models: Iterable[Self],
-        *,
-        timeout: float | None = None,
-        stall_timeout: float | None = None,
-        raise_on_error: bool = True,
-        progress: ProgressOption = False,
-        topic: str | None = None,
-        headers: Headers | None = None,
-        keys: Sequence[Any] | None = None,
-        connection: Connection | None = None,
+        cls, models: Iterable[Self], **options: Unpack[BatchOptions]
     ) -> ProduceManyResult[Self]:
         """``produce_many`` run in a worker thread, awaited without blocking the event loop.
 
-        Same arguments (``topic``, ``headers`` and ``keys`` included), result and errors as
-        ``produce_many``.
+        Same options (``flowodm.BatchOptions``), result and errors as ``produce_many``.
         """
-        from flowodm import producer
+        from flowodm.produce import api
 
-        return await producer.aproduce_many(
-            cls,
-            models,
-            timeout=timeout,
-            stall_timeout=stall_timeout,
-            raise_on_error=raise_on_error,
-            progress=progress,
-            topic=topic,
-            headers=headers,
-            keys=keys,
-            connection=connection,
-        )
+        return await api.aproduce_many(cls, models, **options)
 
 
 M = TypeVar("M", bound=FlowBaseModel)
@@ -388,7 +261,7 @@ M = TypeVar("M", bound=FlowBaseModel)
 
 def _codec_of(model_cls: type[M], connection: Connection | None) -> ModelCodec[M]:
     """The model's codec for ``connection`` (default: the current one, or offline if none)."""
-    from flowodm.connection import codec_host
+    from flowodm.kafka.connection import codec_host
     from flowodm.serde.model_codec import get_model_codec
 
     return get_model_codec(model_cls, connection if connection is not None else codec_host())

@@ -23,13 +23,13 @@ Contract (used by ``FlowBaseModel.__pydantic_init_subclass__`` and the model cod
 
 from __future__ import annotations
 
-import difflib
 import sys
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 
+from flowodm._arguments import did_you_mean
 from flowodm.exceptions import SettingsError
 
 __all__ = [
@@ -175,7 +175,7 @@ def check_against_fields(model_name: str, settings: ModelSettings, field_names: 
     if settings.key_field not in names:
         raise SettingsError(
             f"{model_name}.Settings.key_field = {settings.key_field!r} is not a field of "
-            f"{model_name}{_did_you_mean(settings.key_field, names)}; "
+            f"{model_name}{did_you_mean(settings.key_field, names)}; "
             f"fields are: {', '.join(names) or '(none)'}",
             model=model_name,
             option="key_field",
@@ -204,7 +204,7 @@ def _collect_options(model_name: str, inner: object) -> dict[str, Any]:
         name = unknown[0]
         raise SettingsError(
             f"{model_name}.Settings has an unknown option {name!r}"
-            f"{_did_you_mean(name, sorted(OPTION_NAMES))}; "
+            f"{did_you_mean(name, sorted(OPTION_NAMES))}; "
             f"valid options are: {', '.join(sorted(OPTION_NAMES))}",
             model=model_name,
             option=name,
@@ -255,8 +255,3 @@ def _resolve_schema_path(model_name: str, model_cls: type, raw: object) -> Path:
             option="schema_path",
         )
     return path
-
-
-def _did_you_mean(name: str, candidates: list[str]) -> str:
-    matches = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
-    return f" (did you mean {matches[0]!r}?)" if matches else ""

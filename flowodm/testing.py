@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from confluent_kafka.admin import AdminClient
     from confluent_kafka.schema_registry import SchemaRegistryClient
 
-    from flowodm.connection import Connection
+    from flowodm.kafka.connection import Connection
 
 __all__ = [
     "TopicFactory",
@@ -94,7 +94,7 @@ def sandbox(
     try:
         yield running
     finally:
-        from flowodm.connection import disconnect
+        from flowodm.kafka.connection import disconnect
 
         disconnect(CLOSE_TIMEOUT, bootstrap_servers=running.bootstrap_servers)
         stop(data_dir)
@@ -108,8 +108,8 @@ def flowodm_connection(sandbox: Sandbox) -> Iterator[Connection]:
     teardown (flush at most ``CLOSE_TIMEOUT`` s, then close its producers, pooled ones too)
     runs before the session's sandbox stops.
     """
-    from flowodm.config import build_config
-    from flowodm.connection import Connection
+    from flowodm.kafka.config import build_config
+    from flowodm.kafka.connection import Connection
 
     connection = Connection(
         build_config(

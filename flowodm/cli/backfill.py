@@ -168,8 +168,8 @@ def _connect(args: argparse.Namespace) -> Any:
         ConfigurationError: no bootstrap servers come from either; the message names the flag
             and the variable (the core's own message speaks of ``flowodm.connect``).
     """
-    from flowodm.config import build_config
-    from flowodm.connection import connect
+    from flowodm.kafka.config import build_config
+    from flowodm.kafka.connection import connect
 
     given = {
         "bootstrap_servers": args.bootstrap_servers,

@@ -10,7 +10,6 @@ spelling is used. Any other file is loaded on its own under a private module nam
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import importlib.util
 import os
@@ -20,6 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from flowodm._arguments import did_you_mean
 from flowodm.cli.usage import UsageError
 from flowodm.exceptions import FlowODMError
 
@@ -91,15 +91,12 @@ def _did_you_mean(name: str, namespace: Any, base: type) -> str:
         for attr, value in vars(namespace).items()
         if isinstance(value, type) and issubclass(value, base) and value is not base
     ]
-    close = difflib.get_close_matches(name, models, n=1)
     listing = (
         f"the FlowBaseModel classes there are {', '.join(sorted(models))}"
         if models
         else "it defines no FlowBaseModel class"
     )
-    if close:
-        return f" (did you mean {close[0]!r}?); {listing}"
-    return f"; {listing}"
+    return f"{did_you_mean(name, models)}; {listing}"
 
 
 def _is_path(target: str) -> bool:

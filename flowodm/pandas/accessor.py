@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import pandas as pd
 from pydantic import BaseModel
 
+from flowodm._arguments import positive_count
 from flowodm.exceptions import DataFrameValidationError
 from flowodm.pandas.columns import Extra, plan_columns
 from flowodm.pandas.encoding import local_encoding
@@ -285,9 +286,7 @@ class FlowODMAccessor:
 
 
 def _chunk(chunk_size: int) -> int:
-    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive number of rows, not {chunk_size!r}")
-    return chunk_size
+    return positive_count("chunk_size", chunk_size)
 
 
 def _split(

@@ -8,13 +8,13 @@ anything is coerced or sent, so one run of the error message is enough to fix th
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel
 
+from flowodm._arguments import did_you_mean, require_choice
 from flowodm.exceptions import DataFrameValidationError
 from flowodm.pandas.fields import FrameField, frame_fields
 from flowodm.pandas.reports import RowError, ValidationReport
@@ -46,8 +46,7 @@ class ColumnPlan:
 def _suggest(name: Hashable, candidates: Iterable[str]) -> str:
     if not isinstance(name, str):
         return ""
-    close = difflib.get_close_matches(name, list(candidates), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return did_you_mean(name, list(candidates))
 
 
 class _Matcher:
@@ -136,10 +135,9 @@ def plan_columns(
         DataFrameValidationError: required fields have no column, a column matches nothing
             (with ``extra="forbid"``), a mapping entry is unknown, or two columns claim one
             field; the message lists every problem and the report has one entry per problem.
-        ValueError: ``extra`` is not ``"forbid"`` or ``"ignore"``.
+        InvalidArgumentError: ``extra`` is not ``"forbid"`` or ``"ignore"``.
     """
-    if extra not in ("forbid", "ignore"):
-        raise ValueError(f"extra must be 'forbid' or 'ignore', not {extra!r}")
+    require_choice("extra", extra, ("forbid", "ignore"))
     labels = list(frame_columns)
     duplicates = sorted({str(c) for c in labels if labels.count(c) > 1})
     m = _Matcher(model, labels)

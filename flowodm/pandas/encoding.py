@@ -1,27 +1,21 @@
 """How rows become Kafka bytes: through the model's codec, or locally for checks and dry runs.
 
 ``codec_encoding`` wraps the core ``ModelCodec`` (registry id resolved up front, so a registry
-problem surfaces before anything is sent). ``local_encoding`` encodes exactly the same Avro
-body without a registry or a connection, which ``validate()`` and dry runs use to prove every
-row encodes without talking to any server.
+problem surfaces before anything is sent). ``local_encoding`` is the same codec on the ``LOCAL``
+host: exactly the same Avro body without a registry or a connection, which ``validate()`` and
+dry runs use to prove every row encodes without talking to any server.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
 
-from flowodm.schema.model_schema import model_converter, model_schema
-from flowodm.serde.avro import AvroCodec
-from flowodm.serde.keys import avro_key, serialize_key
-from flowodm.serde.model_codec import ModelCodec
+from flowodm.serde.model_codec import LOCAL, ModelCodec, get_model_codec
 from flowodm.serde.wire import frame_prefix
-from flowodm.settings import display_name, settings_of
 
 __all__ = ["RowEncoding", "codec_encoding", "local_encoding"]
 
@@ -73,7 +67,6 @@ def codec_encoding(codec: ModelCodec[Any]) -> RowEncoding:
     )
 
 
-@cache
 def local_encoding(model: type[BaseModel]) -> RowEncoding:
     """Return a registry-free encoding of ``model`` (plain Avro body, same bytes after the header).
 
@@ -81,44 +74,4 @@ def local_encoding(model: type[BaseModel]) -> RowEncoding:
         SettingsError: the model's settings are invalid.
         SchemaGenerationError: the model has no Avro form.
     """
-    settings = settings_of(model)
-    name = display_name(model)
-    schema = model_schema(model, settings)
-    is_json = settings.value_serializer == "json"
-    to_datum = model_converter(model, settings).to_datum
-    encode = AvroCodec(schema).encode
-
-    def value(obj: BaseModel) -> bytes:
-        if is_json:
-            return obj.model_dump_json().encode("utf-8")
-        return encode(to_datum(obj))
-
-    def values(objs: Sequence[BaseModel]) -> list[bytes]:
-        if is_json:
-            return [value(obj) for obj in objs]
-        return [encode(to_datum(obj)) for obj in objs]
-
-    serializer = settings.key_serializer
-
-    def key(value: Any) -> bytes | None:
-        where = f"{name} key"
-        if serializer != "avro" or value is None:
-            return serialize_key(serializer, value, where=where)
-        key_schema, datum = avro_key(value, where=where)
-        return _key_codec(json.dumps(key_schema, sort_keys=True)).encode(datum)
-
-    return RowEncoding(
-        schema=schema,
-        header=b"",
-        avro_values=not is_json,
-        value=value,
-        values=values,
-        key=key,
-        key_field=settings.key_field,
-        key_serializer=serializer,
-    )
-
-
-@cache
-def _key_codec(schema_json: str) -> AvroCodec:
-    return AvroCodec(json.loads(schema_json))
+    return codec_encoding(get_model_codec(model, LOCAL))

@@ -19,14 +19,22 @@ from typing import Any, Generic, Literal, TypeVar
 import pandas as pd
 from pydantic import BaseModel
 
-from flowodm.bulk import BulkSender
-from flowodm.delivery import BulkResult, describe_error
-from flowodm.exceptions import BulkDeliveryTimeoutError, DataFrameValidationError, ProducerError
+from flowodm._arguments import positive_count, positive_seconds, require_choice
+from flowodm.exceptions import (
+    ArgumentTypeError,
+    BulkDeliveryTimeoutError,
+    DataFrameValidationError,
+    InvalidArgumentError,
+    ProducerError,
+)
+from flowodm.kafka.errors import describe_error
 from flowodm.pandas.columns import Extra, plan_columns
 from flowodm.pandas.deadletter import dead_letter_payload
 from flowodm.pandas.encoding import codec_encoding, local_encoding
 from flowodm.pandas.prepare import ChunkPreparer, Prepared
 from flowodm.pandas.reports import DeliveryFailure, ProduceReport, RowError, ValidationReport
+from flowodm.produce.bulk import BulkSender
+from flowodm.produce.results import BulkResult
 from flowodm.progress import DeliveryProgress, ProgressOption, open_bar, progress_factory
 from flowodm.settings import display_name, settings_of
 
@@ -68,23 +76,23 @@ class RunProgress:
 
 
 def check_unique_index(frame: pd.DataFrame) -> None:
-    """Raise ``ValueError`` naming a duplicate label unless the frame's index is unique."""
+    """Raise ``InvalidArgumentError`` naming a duplicate label unless the index is unique."""
     if not frame.index.is_unique:
         dup = frame.index[frame.index.duplicated()].tolist()[0]
-        raise ValueError(
+        raise InvalidArgumentError(
             f"the frame's index has duplicate labels (e.g. {dup!r}), but reports identify "
             "rows by index label; call df.reset_index(drop=True) (or make it unique) first"
         )
 
 
 def check_model(model: Any, what: str) -> None:
-    """Raise ``TypeError`` naming the type found unless ``model`` is a FlowBaseModel subclass."""
+    """Raise ``ArgumentTypeError`` naming the type found unless ``model`` is a FlowBaseModel."""
     from flowodm.model import FlowBaseModel
 
     if not (isinstance(model, type) and issubclass(model, FlowBaseModel)):
         found = model.__name__ if isinstance(model, type) else type(model).__name__
         kind = "class" if isinstance(model, type) else "instance of"
-        raise TypeError(
+        raise ArgumentTypeError(
             f"{what} needs a FlowBaseModel subclass, got {kind} {found}; "
             "define `class MyModel(FlowBaseModel): ...` and pass the class itself"
         )
@@ -152,8 +160,10 @@ class ProduceRun(Generic[M]):
     ) -> None:
         check_model(model, "ProduceRun")
         _check_options(on_invalid, dead_letter, chunk_size, extra)
-        timeout = None if timeout is None else _positive(timeout)
-        stall_timeout = None if stall_timeout is None else _positive(stall_timeout, "stall_timeout")
+        timeout = None if timeout is None else positive_seconds("timeout", timeout)
+        stall_timeout = (
+            None if stall_timeout is None else positive_seconds("stall_timeout", stall_timeout)
+        )
         bar_factory = progress_factory(progress)  # a bad option fails before any connection
         self.model = model
         self._name = display_name(model)
@@ -462,31 +472,25 @@ def invalid_message(report: ValidationReport, outcome: str = "nothing was sent")
 
 
 def _check_options(on_invalid: str, dead_letter: str | None, chunk_size: int, extra: str) -> None:
-    if on_invalid not in ("raise", "report"):
-        raise ValueError(f"on_invalid must be 'raise' or 'report', not {on_invalid!r}")
+    require_choice("on_invalid", on_invalid, ("raise", "report"))
     if dead_letter is not None:
         if not isinstance(dead_letter, str) or not dead_letter:
-            raise ValueError(f"dead_letter must be a topic name, not {dead_letter!r}")
-        if on_invalid == "raise":
-            raise ValueError(
-                "dead_letter needs on_invalid='report' (with 'raise' no invalid row is ever "
-                "sent anywhere)"
+            raise InvalidArgumentError(
+                f"dead_letter must be a topic name, not {dead_letter!r}", argument="dead_letter"
             )
-    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive number of rows, not {chunk_size!r}")
-    if extra not in ("forbid", "ignore"):
-        raise ValueError(f"extra must be 'forbid' or 'ignore', not {extra!r}")
-
-
-def _positive(value: Any, name: str = "timeout") -> float:
-    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
-    return float(value)
+        if on_invalid == "raise":
+            raise InvalidArgumentError(
+                "dead_letter needs on_invalid='report' (with 'raise' no invalid row is ever "
+                "sent anywhere)",
+                argument="dead_letter",
+            )
+    positive_count("chunk_size", chunk_size)
+    require_choice("extra", extra, ("forbid", "ignore"))
 
 
 def _connection(connection: Any) -> Any:
     if connection is not None:
         return connection
-    from flowodm.connection import get_connection
+    from flowodm.kafka.connection import get_connection
 
     return get_connection()

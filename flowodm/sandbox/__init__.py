@@ -5,12 +5,19 @@
     >>> conn = sandbox.connect()
     >>> flowodm.sandbox.stop()
 
-This package's own import is light (no Kafka client), because ``python -m
-flowodm.sandbox.registry`` imports it first.
+Its names load on first use: ``python -m flowodm.sandbox.registry`` imports this package
+first, and the registry process loads nothing but its own package.
 """
 
 from __future__ import annotations
 
-from flowodm.sandbox.api import Sandbox, SandboxHealth, health, start, status, stop
+from typing import TYPE_CHECKING
+
+from flowodm._lazy import attach
+
+if TYPE_CHECKING:
+    from flowodm.sandbox.api import Sandbox, SandboxHealth, health, start, status, stop
 
 __all__ = ["Sandbox", "SandboxHealth", "health", "start", "status", "stop"]
+
+__getattr__, __dir__ = attach(__name__, dict.fromkeys(__all__, "flowodm.sandbox.api"))

@@ -45,7 +45,7 @@ from flowodm.sandbox.state import (
 )
 
 if TYPE_CHECKING:
-    from flowodm.connection import Connection
+    from flowodm.kafka.connection import Connection
 
 __all__ = ["Sandbox", "SandboxHealth", "health", "start", "status", "stop"]
 
@@ -87,7 +87,7 @@ class Sandbox:
 
     def connect(self, **kwargs: Any) -> Connection:
         """Return ``flowodm.connect()`` to this sandbox; ``kwargs`` are passed through."""
-        from flowodm.connection import connect
+        from flowodm.kafka.connection import connect
 
         return connect(
             bootstrap_servers=self.bootstrap_servers,

@@ -1,12 +1,12 @@
 """Per-model value/key codec: schema, registry id, framing, keys and decoding in one place.
 
-Contract (used by ``producer.py``, the consumer and the DataFrame kit):
+Contract (used by ``flowodm.produce``, the model facade and the DataFrame kit):
 
-- ``get_model_codec(model_cls, connection=None, *, topic=None) -> ModelCodec`` is cached per
-  (connection, class, topic override); ``connection=None`` means the current connection
-  (``flowodm.connect()``; the connection module registers itself through
-  ``set_connection_provider``), or ``OFFLINE`` when nothing is configured at all. Any object
-  with a ``registry`` attribute (``RegistryAdapter | None``) works as a connection.
+- ``get_model_codec(model_cls, host, *, topic=None) -> ModelCodec`` is cached per
+  (host, class, topic override). The host is always given: a ``Connection``, ``OFFLINE`` (no
+  registry at all), or any object with a ``registry`` attribute (``RegistryAdapter | None``).
+  Which connection is current is the caller's business (``flowodm.kafka.connection.codec_host``),
+  so this layer never reaches up to the connection layer.
 - ``OFFLINE`` needs no broker and no registry: values that need no registry
   (``confluent_wire_format=False``, ``value_serializer="json"``) encode and decode as usual,
   so user models can be unit-tested offline; a value or key that needs the Confluent wire
@@ -35,7 +35,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -56,7 +56,7 @@ from flowodm.serde.registry import RegistryAdapter, canonical_json
 from flowodm.serde.wire import frame_prefix, unframe
 from flowodm.settings import ModelSettings, display_name, settings_of
 
-__all__ = ["OFFLINE", "CodecHost", "ModelCodec", "get_model_codec", "set_connection_provider"]
+__all__ = ["LOCAL", "OFFLINE", "CodecHost", "ModelCodec", "get_model_codec"]
 
 logger = logging.getLogger("flowodm.serde")
 
@@ -88,34 +88,39 @@ class _Offline:
 #: Host of the codecs used while no connection is configured (see the module docstring).
 OFFLINE = _Offline()
 
-_provider: Callable[[], CodecHost] | None = None
+
+class _Local:
+    """The codec host of checks and dry runs: the plain Avro body, no registry, no warning."""
+
+    registry: RegistryAdapter | None = None
+
+    def __repr__(self) -> str:
+        return "LOCAL"
+
+
+#: Host of codecs that prove values encode without any server: ``validate()`` and dry runs.
+#: Values are the Avro body a framed codec writes after its header (keys likewise).
+LOCAL = _Local()
+
 _codecs: weakref.WeakKeyDictionary[Any, dict[tuple[type, str | None], ModelCodec[Any]]] = (
     weakref.WeakKeyDictionary()
 )
 _codecs_lock = threading.Lock()
 
 
-def set_connection_provider(provider: Callable[[], CodecHost]) -> None:
-    """Set the function that returns the current connection (called by ``flowodm.connection``)."""
-    global _provider
-    _provider = provider
-
-
 def get_model_codec(
-    model_cls: type[M], connection: CodecHost | None = None, *, topic: str | None = None
+    model_cls: type[M], host: CodecHost, *, topic: str | None = None
 ) -> ModelCodec[M]:
-    """Return the codec of ``model_cls`` for ``connection`` (default: the current one), cached.
+    """Return the codec of ``model_cls`` for ``host`` (a connection, or ``OFFLINE``), cached.
 
     ``topic`` writes to another topic than the model's ``Settings.topic`` (a backfill into a
     staging topic, say); the subject then follows that topic under the topic strategies, as
     Confluent's serializers derive it, so consumers of that topic find the schema.
 
     Raises:
-        ConfigurationError: no connection is given and none can be made.
         SettingsError: the model's settings are invalid (e.g. unreadable ``schema_path``).
         SchemaGenerationError: the model has no Avro form.
     """
-    host = connection if connection is not None else _current_host()
     settings = settings_of(model_cls)
     if topic == settings.topic:
         topic = None
@@ -125,17 +130,15 @@ def get_model_codec(
         if codec is None:
             if topic is not None:
                 settings = settings.model_copy(update={"topic": topic})
-            codec = ModelCodec(model_cls, settings, host.registry, offline=host is OFFLINE)
+            codec = ModelCodec(
+                model_cls,
+                settings,
+                host.registry,
+                offline=host is OFFLINE,
+                local=host is LOCAL,
+            )
             per_host[(model_cls, topic)] = codec
     return codec
-
-
-def _current_host() -> CodecHost:
-    if _provider is None:
-        raise ConfigurationError(
-            "no connection: call flowodm.connect(...) first, or pass connection= explicitly"
-        )
-    return _provider()
 
 
 class ModelCodec(Generic[M]):
@@ -148,11 +151,13 @@ class ModelCodec(Generic[M]):
         registry: RegistryAdapter | None,
         *,
         offline: bool = False,
+        local: bool = False,
     ) -> None:
         """Build the schema, the datum converter and the Avro codec now (errors surface early).
 
         ``offline`` (no connection configured at all) makes values that need the Confluent
-        wire format an error instead of plain Avro with a warning.
+        wire format an error instead of plain Avro with a warning; ``local`` (checks and dry
+        runs) writes the plain body on purpose, without the warning.
 
         Raises:
             SettingsError: ``schema_path`` cannot be read as an Avro schema.
@@ -178,7 +183,7 @@ class ModelCodec(Generic[M]):
         self._prefix: bytes | None = None
         self._schema_id: int | None = None
         self._resolved = not self._framed
-        self._warned = False
+        self._warned = local  # a local codec writes unframed bodies on purpose
         self._offline = offline
         self._key_codecs: dict[str, tuple[AvroCodec, bytes]] = {}
 

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError as _ConfluentRegistryError
 
-from flowodm.config import scrub, secrets_in_config, secrets_in_url, split_url_credentials
+from flowodm._secrets import scrub, secrets_in_config, secrets_in_url, split_url_credentials
 from flowodm.exceptions import ConfigurationError, SchemaRegistryError
 
 __all__ = ["DEFAULT_CLIENT_SETTINGS", "AvroSchema", "RegistryAdapter", "canonical_json"]

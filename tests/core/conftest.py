@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flowodm.connection import Connection
+from flowodm.kafka.connection import Connection
 
 
 @pytest.fixture

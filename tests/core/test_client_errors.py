@@ -9,11 +9,11 @@ from collections.abc import Iterator
 import pytest
 from confluent_kafka import KafkaError
 
-from flowodm.bulk import BulkSender
-from flowodm.config import build_config
-from flowodm.connection import Connection
 from flowodm.exceptions import BulkDeliveryTimeoutError, DeliveryTimeoutError, ProducerError
+from flowodm.kafka.config import build_config
+from flowodm.kafka.connection import Connection
 from flowodm.model import FlowBaseModel
+from flowodm.produce.bulk import BulkSender
 from flowodm.sandbox import Sandbox
 from tests.core.helpers import dead_address, wait_until
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from flowodm.config import MASK, ConnectionConfig, build_config, redact, safe_url, scrub
+from flowodm._secrets import MASK, redact, safe_url, scrub
 from flowodm.exceptions import ConfigurationError
+from flowodm.kafka.config import ConnectionConfig, build_config
 
 SECRET = "hunter2-secret"
 

@@ -10,15 +10,9 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaError, Message, Producer
 
-from flowodm.config import PRODUCER_DEFAULTS, build_config
-from flowodm.connection import (
-    Connection,
-    connect,
-    disconnect,
-    get_connection,
-    get_producer,
-)
 from flowodm.exceptions import ConfigurationError
+from flowodm.kafka.config import PRODUCER_DEFAULTS, build_config
+from flowodm.kafka.connection import Connection, connect, disconnect, get_connection, get_producer
 from flowodm.sandbox import Sandbox
 from flowodm.testing import TopicFactory, consume_all
 from tests.core.helpers import dead_address, pollers, wait_until

@@ -8,15 +8,14 @@ import time
 import pytest
 from confluent_kafka import KafkaError
 
-from flowodm.delivery import (
-    UNSET,
+from flowodm._types import UNSET
+from flowodm.kafka.errors import (
     ClientErrorReport,
-    FailedMessage,
-    ProduceManyResult,
     describe_error,
     is_producer_broken,
     may_have_been_written,
 )
+from flowodm.produce.results import FailedMessage, ProduceManyResult
 
 
 @pytest.mark.parametrize(

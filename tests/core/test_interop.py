@@ -24,8 +24,8 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerialize
 from confluent_kafka.serialization import MessageField, SerializationContext
 from pydantic import BaseModel
 
-from flowodm.config import build_config
-from flowodm.connection import Connection
+from flowodm.kafka.config import build_config
+from flowodm.kafka.connection import Connection
 from flowodm.model import FlowBaseModel
 from flowodm.sandbox import Sandbox
 from flowodm.testing import TopicFactory, consume_all

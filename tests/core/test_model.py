@@ -14,8 +14,6 @@ import fastavro
 import pytest
 from pydantic import ValidationError
 
-from flowodm.config import build_config
-from flowodm.connection import Connection, disconnect
 from flowodm.exceptions import (
     ConfigurationError,
     DeserializationError,
@@ -23,6 +21,8 @@ from flowodm.exceptions import (
     SerializationError,
     SettingsError,
 )
+from flowodm.kafka.config import build_config
+from flowodm.kafka.connection import Connection, disconnect
 from flowodm.model import FlowBaseModel
 from flowodm.sandbox import Sandbox
 from flowodm.settings import ModelSettings

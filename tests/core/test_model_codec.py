@@ -19,7 +19,6 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from pydantic import BaseModel
 
-from flowodm.connection import connect, disconnect
 from flowodm.exceptions import (
     ConfigurationError,
     DeserializationError,
@@ -27,6 +26,7 @@ from flowodm.exceptions import (
     SerializationError,
     SettingsError,
 )
+from flowodm.kafka.connection import codec_host, connect, disconnect
 from flowodm.sandbox import Sandbox
 from flowodm.serde.avro import AvroCodec
 from flowodm.serde.model_codec import ModelCodec, get_model_codec
@@ -168,10 +168,10 @@ def test_current_connection_is_the_default(sandbox: Sandbox) -> None:
     model = _order_model(_topic())
     try:
         connect(sandbox.bootstrap_servers)
-        codec = get_model_codec(model)
-        assert codec is get_model_codec(model)
+        codec = get_model_codec(model, codec_host())
+        assert codec is get_model_codec(model, codec_host())
         connect(sandbox.bootstrap_servers)
-        assert get_model_codec(model) is not codec
+        assert get_model_codec(model, codec_host()) is not codec
     finally:
         disconnect(timeout=0)
 
@@ -181,16 +181,16 @@ def test_no_connection_at_all_encodes_offline_unless_a_registry_is_needed() -> N
     plain = _order_model(_topic(), confluent_wire_format=False)
     framed = _order_model(_topic())
 
-    codec = get_model_codec(plain)
+    codec = get_model_codec(plain, codec_host())
     data = codec.value_bytes(plain(order_id="o-1", amount=2.5))
     assert codec.decode(data) == plain(order_id="o-1", amount=2.5)
     assert codec.schema_id is None
     with pytest.raises(ConfigurationError) as info:
-        get_model_codec(framed).value_bytes(framed(order_id="o-1", amount=2.5))
+        get_model_codec(framed, codec_host()).value_bytes(framed(order_id="o-1", amount=2.5))
     assert "connect(schema_registry_url=" in str(info.value)
     assert "confluent_wire_format = False" in str(info.value)
     with pytest.raises(ConfigurationError, match="schema_registry_url"):
-        get_model_codec(framed).decode(b"\x00\x00\x00\x00\x01\x02x")
+        get_model_codec(framed, codec_host()).decode(b"\x00\x00\x00\x00\x01\x02x")
 
 
 def test_keys_from_key_field_and_explicit_keys() -> None:

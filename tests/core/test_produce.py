@@ -13,17 +13,19 @@ from enum import Enum
 import pytest
 from confluent_kafka import KafkaError, Message
 
-from flowodm import _delivery_reports as reports_module
-from flowodm.config import build_config
-from flowodm.connection import Connection
-from flowodm.delivery import DeliveryResult
 from flowodm.exceptions import (
+    ArgumentTypeError,
     DeliveryTimeoutError,
+    InvalidArgumentError,
     ProducerError,
     SchemaRegistryError,
     SerializationError,
 )
+from flowodm.kafka.config import build_config
+from flowodm.kafka.connection import Connection
 from flowodm.model import FlowBaseModel
+from flowodm.produce import reports as reports_module
+from flowodm.produce.results import DeliveryResult
 from flowodm.sandbox import Sandbox
 from flowodm.testing import TopicFactory, consume_all
 from tests.core.helpers import dead_address, pollers, wait_until
@@ -126,14 +128,33 @@ def test_bad_arguments_are_refused_before_sending(
     conn: Connection, kwargs: dict[str, object], match: str
 ) -> None:
     reading = model_for(f"args-{uuid.uuid4().hex}")(sensor="s", value=0.0)
-    with pytest.raises(ProducerError, match=match):
+    with pytest.raises(InvalidArgumentError, match=match) as info:
         reading.produce(connection=conn, **kwargs)  # type: ignore[arg-type]
+    assert info.value.argument == next(iter(kwargs))
+    assert isinstance(info.value, ValueError)
+
+
+def test_unknown_option_is_a_type_error_naming_the_closest(conn: Connection) -> None:
+    reading = model_for(f"args-{uuid.uuid4().hex}")(sensor="s", value=0.0)
+    with pytest.raises(
+        ArgumentTypeError, match=r"unexpected keyword argument 'kye' \(did you mean 'key'\?\)"
+    ) as info:
+        reading.produce(kye="s-1", connection=conn)  # type: ignore[call-arg]
+    assert isinstance(info.value, TypeError) and info.value.argument == "kye"
+    with pytest.raises(TypeError, match="'timeout'"):
+        reading.produce_nowait(timeout=1.0, connection=conn)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="'callback'"):
+        reading.produce(callback=print, connection=conn)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="'key'"):
+        type(reading).produce_many([reading], key="x", connection=conn)  # type: ignore[call-arg]
 
 
 def test_non_positive_timeout_is_refused(conn: Connection) -> None:
     reading = model_for(f"args-{uuid.uuid4().hex}")(sensor="s", value=0.0)
-    with pytest.raises(ValueError, match="timeout must be a positive number"):
+    with pytest.raises(InvalidArgumentError, match="timeout must be a positive number"):
         reading.produce(timeout=0, connection=conn)
+    with pytest.raises(ArgumentTypeError, match="timeout must be a positive number"):
+        reading.produce(timeout="5", connection=conn)  # type: ignore[typeddict-item]
 
 
 def test_serialization_error_propagates_as_ours(conn: Connection) -> None:

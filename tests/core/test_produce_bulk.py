@@ -8,12 +8,12 @@ import time
 import pytest
 from confluent_kafka import KafkaError, Message
 
-from flowodm._poller import FlowProducer
-from flowodm._producer_pool import MAX_IDLE, POOL
-from flowodm.bulk import BulkSender
-from flowodm.config import build_config
-from flowodm.connection import Connection
 from flowodm.exceptions import BulkDeliveryTimeoutError, DeliveryTimeoutError, ProducerError
+from flowodm.kafka.clients import FlowProducer
+from flowodm.kafka.config import build_config
+from flowodm.kafka.connection import Connection
+from flowodm.kafka.pool import MAX_IDLE, POOL
+from flowodm.produce.bulk import BulkSender
 from flowodm.sandbox import Sandbox
 from flowodm.testing import TopicFactory, consume_all
 from tests.core.helpers import dead_address, wait_until

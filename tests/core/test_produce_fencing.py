@@ -20,11 +20,11 @@ import pytest
 from confluent_kafka import KafkaError
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from flowodm.bulk import BulkSender
-from flowodm.config import build_config
-from flowodm.connection import Connection
 from flowodm.exceptions import DeliveryTimeoutError, ProducerError
+from flowodm.kafka.config import build_config
+from flowodm.kafka.connection import Connection
 from flowodm.model import FlowBaseModel
+from flowodm.produce.bulk import BulkSender
 from flowodm.sandbox.broker import resolve_broker_binary
 from flowodm.testing import consume_all
 from tests.core.helpers import free_port, wait_until

@@ -8,16 +8,16 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaError
 
-from flowodm.config import build_config
-from flowodm.connection import Connection
-from flowodm.delivery import ProduceManyResult
 from flowodm.exceptions import (
     BulkDeliveryTimeoutError,
     DeliveryTimeoutError,
     PartialDeliveryError,
     SerializationError,
 )
+from flowodm.kafka.config import build_config
+from flowodm.kafka.connection import Connection
 from flowodm.model import FlowBaseModel
+from flowodm.produce.results import ProduceManyResult
 from flowodm.sandbox import Sandbox
 from flowodm.testing import TopicFactory, consume_all
 from tests.core.helpers import dead_address

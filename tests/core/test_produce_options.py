@@ -9,8 +9,8 @@ import pytest
 from confluent_kafka import KafkaError, Message
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from flowodm.connection import Connection
-from flowodm.exceptions import ProducerError, SerializationError
+from flowodm.exceptions import ArgumentTypeError, InvalidArgumentError, SerializationError
+from flowodm.kafka.connection import Connection
 from flowodm.model import FlowBaseModel
 from flowodm.sandbox import Sandbox
 from flowodm.testing import TopicFactory, consume_all
@@ -96,15 +96,15 @@ def test_bad_keys_headers_or_topic_are_refused_before_sending(
     reading = model_for(make_topic(prefix="bad"))
     models = [reading(sensor=f"s{i}", value=float(i)) for i in range(3)]
 
-    with pytest.raises(ProducerError, match="one key per model: got 2 keys for 3 models"):
+    with pytest.raises(InvalidArgumentError, match="one key per model: got 2 keys for 3 models"):
         reading.produce_many(models, keys=["a", "b"], connection=conn)
-    with pytest.raises(ProducerError, match="keys must hold one key per model"):
+    with pytest.raises(InvalidArgumentError, match="keys must hold one key per model"):
         reading.produce_many(models, keys="abc", connection=conn)
     with pytest.raises(SerializationError, match=r"keys\[1\] cannot be serialized"):
         reading.produce_many(models, keys=["a", object(), "c"], connection=conn)
-    with pytest.raises(ProducerError, match="headers must be"):
+    with pytest.raises(ArgumentTypeError, match="headers must be"):
         reading.produce_many(models, headers={"n": 5}, connection=conn)  # type: ignore[dict-item]
-    with pytest.raises(ProducerError, match="topic must be a non-empty str"):
+    with pytest.raises(InvalidArgumentError, match="topic must not be empty"):
         reading.produce_many(models, topic="", connection=conn)
-    with pytest.raises(ProducerError, match="topic must be a non-empty str"):
+    with pytest.raises(ArgumentTypeError, match="topic must be a str or None"):
         models[0].produce(topic=7, connection=conn)  # type: ignore[arg-type]

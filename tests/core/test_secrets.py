@@ -9,9 +9,10 @@ from urllib.parse import quote
 
 import pytest
 
-from flowodm.config import build_config, safe_servers
-from flowodm.connection import Connection, connect
+from flowodm._secrets import safe_servers
 from flowodm.exceptions import ConfigurationError, SchemaRegistryError
+from flowodm.kafka.config import build_config
+from flowodm.kafka.connection import Connection, connect
 from flowodm.model import FlowBaseModel
 from flowodm.sandbox import Sandbox
 from flowodm.sandbox.registry import serve
@@ -131,7 +132,7 @@ def test_secret_in_an_unrelated_error_is_masked() -> None:
 def test_client_error_texts_are_scrubbed(caplog: pytest.LogCaptureFixture) -> None:
     from confluent_kafka import KafkaError
 
-    from flowodm._poller import ClientErrorLog
+    from flowodm.kafka.logs import ClientErrorLog
 
     log = ClientErrorLog([SECRET])
     with caplog.at_level(logging.WARNING, logger="flowodm.connection"):

@@ -16,8 +16,8 @@ import pytest
 from confluent_kafka import KafkaError, Message, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from flowodm._poller import FlowProducer
-from flowodm.connection import disconnect, get_connection
+from flowodm.kafka.clients import FlowProducer
+from flowodm.kafka.connection import disconnect, get_connection
 from flowodm.sandbox import Sandbox
 from flowodm.testing import TopicFactory, consume_all
 from tests.core.helpers import dead_address

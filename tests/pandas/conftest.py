@@ -11,7 +11,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from flowodm.connection import Connection
+from flowodm.kafka.connection import Connection
 from flowodm.sandbox import Sandbox
 from flowodm.testing import consume_all
 from tests.pandas.bars import RecordingBar

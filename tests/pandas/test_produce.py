@@ -12,8 +12,8 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from pydantic import Field
 
 import flowodm.pandas  # noqa: F401  (registers df.flowodm)
-from flowodm.connection import Connection
 from flowodm.exceptions import DataFrameValidationError
+from flowodm.kafka.connection import Connection
 from flowodm.model import FlowBaseModel
 from flowodm.pandas import ProduceRun, RunProgress
 from flowodm.sandbox import Sandbox
@@ -332,16 +332,16 @@ def test_produce_run_fed_several_frames_accounts_for_all_of_them(
 
 
 def test_default_connection_is_used(sandbox: Sandbox, make_topic: TopicFactory) -> None:
-    import flowodm.connection
+    import flowodm.kafka.connection
 
     topic = make_topic()
-    flowodm.connection.connect(
+    flowodm.kafka.connection.connect(
         bootstrap_servers=sandbox.bootstrap_servers, schema_registry_url=sandbox.schema_registry_url
     )
     try:
         report = messy_orders().loc[[10]].flowodm.produce(order_model(topic), progress=False)
     finally:
-        flowodm.connection.disconnect()
+        flowodm.kafka.connection.disconnect()
     assert report.delivered == 1
     assert len(consume_all(sandbox.bootstrap_servers, topic, 1)) == 1
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import flowodm.pandas  # noqa: F401  (registers df.flowodm)
-from flowodm.connection import Connection
+from flowodm.kafka.connection import Connection
 from flowodm.sandbox import Sandbox
 from flowodm.testing import TopicFactory, consume_all
 from tests.pandas.models import order_model

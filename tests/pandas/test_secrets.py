@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 import flowodm.pandas  # noqa: F401  (registers df.flowodm)
-from flowodm.config import build_config
-from flowodm.connection import Connection
 from flowodm.exceptions import DeliveryTimeoutError
+from flowodm.kafka.config import build_config
+from flowodm.kafka.connection import Connection
 from flowodm.model import FlowBaseModel
 
 SECRET = "hunter2-do-not-print"

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 import flowodm.pandas  # noqa: F401  (registers df.flowodm)
-from flowodm.config import build_config
-from flowodm.connection import Connection
 from flowodm.exceptions import BulkDeliveryTimeoutError
+from flowodm.kafka.config import build_config
+from flowodm.kafka.connection import Connection
 from flowodm.pandas import ProduceRun
 from flowodm.sandbox import Sandbox, start, stop
 from tests.pandas.bars import RecordingBar

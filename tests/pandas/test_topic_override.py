@@ -7,7 +7,7 @@ import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 import flowodm.pandas  # noqa: F401  (registers df.flowodm)
-from flowodm.connection import Connection
+from flowodm.kafka.connection import Connection
 from flowodm.model import FlowBaseModel
 from flowodm.sandbox import Sandbox
 from flowodm.testing import TopicFactory, consume_all

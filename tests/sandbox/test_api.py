@@ -227,14 +227,14 @@ def test_registry_restart_keeps_ids_and_versions(
 
 
 def test_sandbox_connect_points_flowodm_at_it(sandbox: Sandbox) -> None:
-    import flowodm.connection
+    import flowodm.kafka.connection
 
     connection = sandbox.connect()
     try:
         assert connection.config.bootstrap_servers == sandbox.bootstrap_servers
         assert connection.config.schema_registry_url == sandbox.schema_registry_url
     finally:
-        flowodm.connection.disconnect()
+        flowodm.kafka.connection.disconnect()
 
 
 def test_a_restarted_broker_moves_when_its_old_port_was_taken(

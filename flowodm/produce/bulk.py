@@ -16,10 +16,10 @@ maximum of what it was and what is computed now) and never exceeds ``enqueued - 
 it is exact when nothing is outstanding, i.e. after ``close()`` returns normally.
 
 A failure is mapped back to the caller's ``ref`` by its ``(key, value)`` bytes through the
-in-flight window (``flowodm._inflight``), which is indexed only when a failure arrives. The
+in-flight window (``flowodm.produce.inflight``), which is indexed only when a failure arrives. The
 window is forgotten whenever the queue drains to zero, and a drain is forced when it holds more
 than ``max_tracked`` messages, so memory stays bounded. Producers are reused across senders
-(``flowodm._producer_pool``): an idempotent producer takes ~0.5 s to start.
+(``flowodm.kafka.pool``): an idempotent producer takes ~0.5 s to start.
 
 Why it is safe: the producer's ``message.timeout.ms`` is set from ``timeout``, so librdkafka
 reports every message within that time; if nothing completes for ``stall_timeout`` seconds the
@@ -44,17 +44,12 @@ from typing import Generic, TypeVar
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from flowodm._inflight import InflightWindow
-from flowodm._poller import FlowProducer
-from flowodm._producer_pool import POOL, ProducerFactory, Route
-from flowodm.delivery import (
-    BulkResult,
-    ClientErrorReport,
-    FailedDelivery,
-    is_producer_broken,
-    may_have_been_written,
-)
 from flowodm.exceptions import BulkDeliveryTimeoutError, ProducerError
+from flowodm.kafka.clients import FlowProducer
+from flowodm.kafka.errors import ClientErrorReport, is_producer_broken, may_have_been_written
+from flowodm.kafka.pool import POOL, ProducerFactory, Route
+from flowodm.produce.inflight import InflightWindow
+from flowodm.produce.results import BulkResult, FailedDelivery
 
 __all__ = ["BulkSender", "Headers", "ProducerFactory"]
 

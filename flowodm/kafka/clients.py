@@ -1,5 +1,8 @@
 """Creating confluent clients, with configuration errors that name the user's own setting.
 
+``FlowProducer`` is confluent's ``Producer`` with ``flush(timeout=None)``/``poll(None)`` and a
+quiet ``close_quietly()``; every producer FlowODM makes is one.
+
 librdkafka refuses a bad setting with its canonical name (``linger.ms`` is reported as
 ``queue.buffering.max.ms``) and without saying where it came from. ``create_client`` finds the
 setting the user actually wrote by checking the settings one at a time (a check that stops
@@ -11,21 +14,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 
-from flowodm.config import MASK, is_secret_key, scrub
+from flowodm._secrets import MASK, is_secret_key, scrub
 from flowodm.exceptions import ConfigurationError
 
-__all__ = ["CONFIG_DOCS", "create_client", "kafka_reason"]
+if TYPE_CHECKING:
+    from flowodm.kafka.logs import ClientErrorLog, LibrdkafkaLog
+
+__all__ = ["CONFIG_DOCS", "FlowProducer", "create_client", "kafka_reason"]
 
 CONFIG_DOCS = "https://github.com/confluentinc/librdkafka/blob/master/CONFIGURATION.md"
 
 _NO_SUCH_PROPERTY = re.compile(r'No such configuration property: "([^"]+)"')
 _INVALID_VALUE = re.compile(r'Invalid value (?:"[^"]*" )?for configuration property "([^"]+)"')
 # A property no librdkafka version has: a check of one setting stops at it, creating no client.
-_PROBE_KEY = "flowodm.config.check"
+_PROBE_KEY = "flowodm.kafka.config.check"
 # librdkafka settings that connect() arguments become.
 _ARGUMENT_OF = {
     "bootstrap.servers": "bootstrap_servers",
@@ -142,3 +148,37 @@ def _origin(key: str, user_section: tuple[str, Mapping[str, Any]], extra: Mappin
 def _not_shown(key: str, value: Any) -> bool:
     """Whether an error must not echo this setting's value (a secret, or an object)."""
     return is_secret_key(key) or not isinstance(value, str | int | float | bool)
+
+
+class FlowProducer(Producer):
+    """confluent's ``Producer`` whose ``flush``/``poll`` also accept ``timeout=None`` (no limit).
+
+    Everything else is confluent's API unchanged: ``flush`` returns the number of messages
+    still queued, ``len(producer)`` the number in flight or queued plus the events (delivery
+    reports, client errors) not served yet.
+    """
+
+    #: The error callback ``Connection.new_producer`` installed (it keeps the last error).
+    error_log: ClientErrorLog | None = None
+    #: The ``logger`` ``Connection.new_producer`` installed, unless the user gave one.
+    librdkafka_log: LibrdkafkaLog | None = None
+
+    def flush(self, timeout: float | None = None) -> int:
+        """Wait until queued messages are delivered (or failed); return how many are left."""
+        return super().flush(-1 if timeout is None else timeout)
+
+    def poll(self, timeout: float | None = None) -> int:
+        """Serve delivery callbacks for up to ``timeout`` seconds; return how many ran."""
+        return super().poll(-1 if timeout is None else timeout)
+
+    def close_quietly(self) -> None:
+        """Close an idle producer without logging the client errors still queued on it.
+
+        Only FlowODM's own logging is silenced; a user's ``error_cb`` still sees them.
+        Meant for producers holding no messages (``close()`` waits for queued messages).
+        """
+        if self.error_log is not None:
+            self.error_log.silence()
+        if self.librdkafka_log is not None:
+            self.librdkafka_log.silence()
+        self.close()

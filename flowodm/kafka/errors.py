@@ -1,4 +1,4 @@
-"""Delivery outcomes: what a produce call returns, and how a Kafka error is classified.
+"""How a Kafka error is classified: may the message be written, must the client be replaced.
 
 A failed delivery report does not prove a message was not written (a timed-out request may
 still have been appended by the broker), so every failure carries ``maybe_written``: ``False``
@@ -10,26 +10,16 @@ timeout errors quote it, because it is usually the real cause.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import Final, Generic, TypeVar
+from dataclasses import dataclass
 
 from confluent_kafka import KafkaError
 
 __all__ = [
-    "UNSET",
-    "BulkResult",
     "ClientErrorReport",
-    "DeliveryResult",
-    "FailedDelivery",
-    "FailedMessage",
-    "ProduceManyResult",
     "describe_error",
     "is_producer_broken",
     "may_have_been_written",
 ]
-
-RefT = TypeVar("RefT")
-ModelT = TypeVar("ModelT")
 
 # Errors after which the message is known not to be on the topic: librdkafka refused it before
 # sending (size, unknown partition or topic, a bad argument, a full queue), the broker refused
@@ -78,28 +68,6 @@ _CLIENT_ERROR_HINTS: dict[int, str] = {
     ),
     KafkaError._RESOLVE: "check the host names in bootstrap_servers",
 }
-
-
-class _Unset:
-    """Type of ``UNSET``: "argument not given", distinct from ``None``."""
-
-    _instance: _Unset | None = None
-
-    def __new__(cls) -> _Unset:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-#: Default of ``key=`` in the produce calls: take the key from ``Settings.key_field``
-#: (``key=None`` means "no key").
-UNSET: Final = _Unset()
 
 
 def may_have_been_written(error: KafkaError) -> bool:
@@ -153,112 +121,3 @@ class ClientErrorReport:
 
     def __str__(self) -> str:
         return self.describe()
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryResult:
-    """Where the broker wrote one acknowledged message.
-
-    Attributes:
-        topic: The topic written to.
-        partition: The partition written to.
-        offset: The message's offset in that partition.
-        timestamp: The message timestamp in milliseconds since the epoch (UTC), or ``None``
-            when the broker did not report one.
-        key: The key bytes sent, or ``None`` for a message without key.
-    """
-
-    topic: str
-    partition: int
-    offset: int
-    timestamp: int | None
-    key: bytes | None
-
-
-@dataclass(frozen=True, slots=True)
-class FailedDelivery(Generic[RefT]):
-    """One message of a bulk send that was not acknowledged.
-
-    Attributes:
-        ref: The caller's reference passed to ``BulkSender.send`` (an index, a row label...).
-        kafka_error: librdkafka's error for this message.
-        maybe_written: ``True`` unless the error proves the broker never stored the message
-            (a timeout, for instance, leaves it unknown).
-    """
-
-    ref: RefT
-    kafka_error: KafkaError
-    maybe_written: bool
-
-
-@dataclass(frozen=True, slots=True)
-class BulkResult(Generic[RefT]):
-    """Outcome of a ``BulkSender``: how many messages were acknowledged, and each failure.
-
-    Attributes:
-        delivered: Number of messages the broker acknowledged.
-        failed: One entry per message that was not acknowledged, in the order errors arrived.
-    """
-
-    delivered: int
-    failed: list[FailedDelivery[RefT]] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """Whether every message was acknowledged."""
-        return not self.failed
-
-
-@dataclass(frozen=True, slots=True)
-class FailedMessage(Generic[ModelT]):
-    """One model of ``produce_many`` that was not acknowledged.
-
-    Attributes:
-        index: Position of the model in the input sequence.
-        model: The model itself, so failures can be retried with ``produce_many``.
-        kafka_error: librdkafka's error for this message.
-        maybe_written: ``True`` unless the error proves the broker never stored the message.
-    """
-
-    index: int
-    model: ModelT
-    kafka_error: KafkaError
-    maybe_written: bool
-
-    def __str__(self) -> str:
-        written = "may have been written" if self.maybe_written else "not written"
-        return f"#{self.index}: {describe_error(self.kafka_error)} ({written})"
-
-
-@dataclass(frozen=True, slots=True)
-class ProduceManyResult(Generic[ModelT]):
-    """Outcome of ``Model.produce_many``.
-
-    Attributes:
-        topic: The topic written to.
-        delivered: Number of models the broker acknowledged.
-        failed: One entry per model that was not acknowledged, sorted by index.
-    """
-
-    topic: str
-    delivered: int
-    failed: list[FailedMessage[ModelT]] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """Whether every model was acknowledged."""
-        return not self.failed
-
-    @property
-    def total(self) -> int:
-        """Number of models handed to ``produce_many``."""
-        return self.delivered + len(self.failed)
-
-    def summary(self, limit: int = 5) -> str:
-        """Return a one-paragraph description naming up to ``limit`` failures."""
-        text = f"{self.delivered} of {self.total} messages delivered to {self.topic!r}"
-        if not self.failed:
-            return text
-        shown = "; ".join(str(f) for f in self.failed[:limit])
-        more = f"; and {len(self.failed) - limit} more" if len(self.failed) > limit else ""
-        return f"{text}, {len(self.failed)} failed: {shown}{more}"

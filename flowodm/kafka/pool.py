@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from confluent_kafka import KafkaError, Message
 
-from flowodm._poller import FlowProducer
+from flowodm.kafka.clients import FlowProducer
 
 __all__ = [
     "IDLE_SECONDS",

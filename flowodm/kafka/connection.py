@@ -14,7 +14,7 @@ Contract (used by ``producer.py``, the DataFrame kit, the CLI and the sandbox):
   ``disconnect()`` closes the current one (``disconnect(bootstrap_servers=…)`` only if it
   uses those servers).
 - ``Connection.producer`` is created lazily under a lock, together with a daemon poller thread
-  (``flowodm._poller``) that calls ``poll(0.1)`` so delivery callbacks run without anybody
+  (``flowodm.kafka.poller``) that calls ``poll(0.1)`` so delivery callbacks run without anybody
   calling ``flush()``: ``produce_nowait(callback=…)`` callbacks and ``produce()``/``aproduce()``
   completions run on that thread (``flowodm-poller``). An exception raised by a callback is
   logged, not fatal.
@@ -47,18 +47,13 @@ from typing import Any
 
 from confluent_kafka import Consumer, Producer
 
-from flowodm._client_config import create_client
-from flowodm._poller import ClientErrorLog, FlowProducer, LibrdkafkaLog, Poller
-from flowodm._producer_pool import discard_pooled_producers
-from flowodm.config import (
-    PRODUCER_DEFAULTS,
-    ConnectionConfig,
-    build_config,
-    safe_servers,
-    safe_url,
-    secrets_in_config,
-)
+from flowodm._secrets import safe_servers, safe_url, secrets_in_config
 from flowodm.exceptions import ConfigurationError
+from flowodm.kafka.clients import FlowProducer, create_client
+from flowodm.kafka.config import PRODUCER_DEFAULTS, ConnectionConfig, build_config
+from flowodm.kafka.logs import ClientErrorLog, LibrdkafkaLog
+from flowodm.kafka.poller import Poller
+from flowodm.kafka.pool import discard_pooled_producers
 from flowodm.serde import model_codec as _model_codec
 from flowodm.serde.registry import RegistryAdapter
 
@@ -535,4 +530,3 @@ def _as_dict(mapping: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 
 atexit.register(_close_at_exit)
-_model_codec.set_connection_provider(codec_host)

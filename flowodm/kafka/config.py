@@ -24,33 +24,18 @@ Contract (used by ``connection.py`` and the CLI):
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any, Literal
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic import model_validator as _model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from flowodm._arguments import did_you_mean
+from flowodm._secrets import redact, safe_servers, safe_url, secrets_in_config, secrets_in_url
 from flowodm.exceptions import ConfigurationError
 
-__all__ = [
-    "MASK",
-    "PRODUCER_DEFAULTS",
-    "ConnectionConfig",
-    "build_config",
-    "is_secret_key",
-    "redact",
-    "safe_servers",
-    "safe_url",
-    "scrub",
-    "secrets_in_config",
-    "secrets_in_url",
-    "split_url_credentials",
-]
-
-MASK = "**********"
+__all__ = ["PRODUCER_DEFAULTS", "ConnectionConfig", "build_config"]
 
 # librdkafka defaults FlowODM applies before the user's producer_config:
 # - acks=all + idempotence: no loss and no duplicates from retries (fault-injection §2);
@@ -65,7 +50,6 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
 }
 
 # Substrings of librdkafka / registry-client keys whose values are secret.
-_SECRET_KEY_PARTS = ("password", "secret", "user.info", "token", "credentials", ".pem", "jaas")
 
 
 def _env(field: str, *upstream: str) -> AliasChoices:
@@ -260,8 +244,7 @@ def build_config(**given: Any) -> ConnectionConfig:
     valid = sorted(ConnectionConfig.model_fields)
     unknown = sorted(set(arguments) - set(valid))
     if unknown:
-        close = difflib.get_close_matches(unknown[0], valid, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(unknown[0], valid)
         raise ConfigurationError(
             f"unknown connection setting {unknown[0]!r}{hint}; valid settings are: "
             f"{', '.join(valid)}"
@@ -275,112 +258,6 @@ def build_config(**given: Any) -> ConnectionConfig:
             text = error["msg"].removeprefix("Value error, ")
             problems.append(f"{where}: {text}" if where else text)
         raise ConfigurationError("invalid connection settings: " + "; ".join(problems)) from None
-
-
-def redact(config: Mapping[str, Any]) -> dict[str, Any]:
-    """Return a copy of a librdkafka or registry config dict that is safe to show.
-
-    Values of secret keys (``sasl.password``, ``ssl.key.password``, ``basic.auth.user.info``,
-    anything with password/secret/token/credentials in its name …) and ``SecretStr`` values become
-    ``**********``; URLs lose embedded credentials.
-    """
-    shown: dict[str, Any] = {}
-    for key, value in config.items():
-        if isinstance(value, SecretStr) or is_secret_key(str(key)):
-            shown[key] = MASK
-        elif isinstance(value, str) and "@" in value and "://" in value:
-            shown[key] = safe_url(value)
-        else:
-            shown[key] = value
-    return shown
-
-
-def safe_url(url: str) -> str:
-    """Return ``url`` (or a comma-separated list of URLs) without embedded ``user:password@``."""
-    return ",".join(_strip_userinfo(part.strip()) for part in url.split(","))
-
-
-def safe_servers(servers: str) -> str:
-    """Return a ``bootstrap_servers`` list with any ``user:password@`` part removed."""
-    return ",".join(_strip_servers_userinfo(part.strip()) for part in servers.split(","))
-
-
-def _strip_servers_userinfo(server: str) -> str:
-    scheme, separator, rest = server.rpartition("://")
-    if "@" not in rest:
-        return server
-    return f"{scheme}{separator}{rest.rsplit('@', 1)[1]}"
-
-
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """Replace every occurrence of each secret in ``text`` with ``**********``."""
-    for secret in sorted(set(secrets), key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, MASK)
-    return text
-
-
-def _strip_userinfo(url: str) -> str:
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-
-
-def split_url_credentials(url: str) -> tuple[str, str | None]:
-    """Split ``user:password@`` out of a (comma-separated) URL list.
-
-    Returns:
-        The URLs without credentials, and the decoded ``user:password`` (``None`` if none).
-
-    Raises:
-        ConfigurationError: the URLs carry different credentials.
-    """
-    found: set[str] = set()
-    for part in url.split(","):
-        parts = urlsplit(part.strip())
-        if parts.username is not None or parts.password is not None:
-            found.add(f"{unquote(parts.username or '')}:{unquote(parts.password or '')}")
-    if len(found) > 1:
-        raise ConfigurationError(
-            "the URLs in schema_registry_url carry different credentials; give them once, "
-            "as schema_registry_basic_auth_user_info"
-        )
-    return safe_url(url), (found.pop() if found else None)
-
-
-def secrets_in_url(url: str | None) -> list[str]:
-    """Return the ``user:password`` and password embedded in ``url``, if any."""
-    if not url:
-        return []
-    found = []
-    for part in url.split(","):
-        netloc = urlsplit(part.strip()).netloc
-        if "@" in netloc:
-            userinfo = netloc.rsplit("@", 1)[0]
-            password = userinfo.partition(":")[2]
-            found.extend([userinfo, password, unquote(userinfo), unquote(password)])
-    return [value for value in found if value]
-
-
-def is_secret_key(key: str) -> bool:
-    """Return whether a librdkafka or registry-client property holds a secret value."""
-    lowered = key.lower()
-    return any(part in lowered for part in _SECRET_KEY_PARTS)
-
-
-def secrets_in_config(mapping: Mapping[str, Any]) -> list[str]:
-    """Return the secret values of a librdkafka or registry config dict."""
-    found = []
-    for key, value in mapping.items():
-        if isinstance(value, SecretStr):
-            found.append(value.get_secret_value())
-        elif is_secret_key(str(key)) and isinstance(value, str):
-            found.append(value)
-            if "user.info" in key.lower():
-                found.append(value.partition(":")[2])
-    return found
 
 
 def _reveal(secret: SecretStr | None) -> str | None:

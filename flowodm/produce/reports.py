@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from flowodm.delivery import is_producer_broken
-from flowodm.outgoing import DeliveryCallback
+from flowodm._types import DeliveryCallback
+from flowodm.kafka.errors import is_producer_broken
 
 if TYPE_CHECKING:
-    from flowodm.connection import Connection
+    from flowodm.kafka.connection import Connection
 
 __all__ = ["FutureReport", "NowaitReport", "Waiter", "mark_broken", "shared_producer"]
 

@@ -10,9 +10,12 @@
 - ``produce_many`` encodes every model first (a model that cannot be serialized stops the call
   before anything is sent), then hands the bytes to a ``BulkSender``.
 
-Every call takes ``topic=`` to write elsewhere than ``Settings.topic`` (the codec, and so the
-subject, follows it); ``produce_many`` also takes ``headers=`` (sent with every message) and
-``keys=`` (one per model, instead of ``Settings.key_field``).
+Their keyword options are declared once, in ``flowodm._types`` (``ProduceOptions``,
+``NowaitOptions``, ``BatchOptions``), and a keyword none of them has is refused with
+``ArgumentTypeError`` naming the closest one. Every call takes ``topic=`` to write elsewhere
+than ``Settings.topic`` (the codec, and so the subject, follows it); ``produce_many`` also takes
+``headers=`` (sent with every message) and ``keys=`` (one per model, instead of
+``Settings.key_field``).
 
 Every failure is a FlowODM error: ``SettingsError``/``SerializationError``/
 ``SchemaRegistryError`` before anything is sent, ``ProducerError`` (with ``kafka_error``) when
@@ -24,63 +27,52 @@ which librdkafka itself only logs.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
 import weakref
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from flowodm._delivery_reports import (
-    FutureReport,
-    NowaitReport,
-    Waiter,
-    mark_broken,
-    shared_producer,
-)
-from flowodm._poller import POLLER_THREAD_NAME
-from flowodm.bulk import CAUSE_WINDOW, BulkSender, Headers
-from flowodm.delivery import (
+from flowodm._arguments import positive_seconds, reject_unknown
+from flowodm._types import (
     UNSET,
-    BulkResult,
-    ClientErrorReport,
-    DeliveryResult,
-    FailedMessage,
-    ProduceManyResult,
-    describe_error,
-    is_producer_broken,
-    may_have_been_written,
+    BatchOptions,
+    DeliveryCallback,
+    MessageOptions,
+    NowaitOptions,
+    ProduceOptions,
 )
 from flowodm.exceptions import (
+    ArgumentTypeError,
     BulkDeliveryTimeoutError,
+    InvalidArgumentError,
     PartialDeliveryError,
     ProducerError,
     SerializationError,
 )
-from flowodm.outgoing import (
-    DeliveryCallback,
-    Outgoing,
-    Timestamp,
-    check_headers,
-    check_partition,
-    timestamp_ms,
+from flowodm.kafka.connection import Connection, get_connection
+from flowodm.kafka.errors import (
+    ClientErrorReport,
+    describe_error,
+    is_producer_broken,
+    may_have_been_written,
 )
-from flowodm.progress import DeliveryProgress, ProgressOption, open_progress
+from flowodm.kafka.poller import POLLER_THREAD_NAME
+from flowodm.produce.bulk import CAUSE_WINDOW, BulkSender
+from flowodm.produce.message import Outgoing, check_headers, check_partition, timestamp_ms
+from flowodm.produce.reports import FutureReport, NowaitReport, Waiter, mark_broken, shared_producer
+from flowodm.produce.results import BulkResult, DeliveryResult, FailedMessage, ProduceManyResult
+from flowodm.progress import DeliveryProgress, open_progress
 from flowodm.serde.model_codec import ModelCodec, get_model_codec
 from flowodm.settings import display_name, settings_of
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from flowodm.connection import Connection
-
 __all__ = [
-    "UNSET",
-    "BulkSender",
-    "DeliveryCallback",
-    "DeliveryResult",
-    "ProduceManyResult",
     "aproduce",
     "aproduce_many",
     "produce",
@@ -93,18 +85,13 @@ M = TypeVar("M", bound="BaseModel")
 # Waiting for room in a full local queue: short naps while the poller thread drains it.
 _FULL_QUEUE_NAP = 0.01
 
+_PRODUCE_OPTIONS = ProduceOptions.__optional_keys__
+_NOWAIT_OPTIONS = NowaitOptions.__optional_keys__
+_BATCH_OPTIONS = BatchOptions.__optional_keys__
 
-def prepare(
-    obj: BaseModel,
-    *,
-    key: Any = UNSET,
-    headers: Headers | None = None,
-    partition: int | None = None,
-    timestamp: Timestamp = None,
-    topic: str | None = None,
-    connection: Connection | None = None,
-) -> Outgoing:
-    """Encode ``obj`` (value, key) and check the produce arguments, sending nothing.
+
+def prepare(obj: BaseModel, options: MessageOptions) -> tuple[Connection, Outgoing]:
+    """Encode ``obj`` (value, key) and check the produce options, sending nothing.
 
     ``topic`` overrides ``Settings.topic`` (the subject follows it under the topic strategies).
 
@@ -112,50 +99,34 @@ def prepare(
         SettingsError: the model has no topic (and none is given).
         SerializationError: the value or key cannot be encoded.
         SchemaRegistryError: the schema id could not be resolved.
-        ProducerError: ``partition``, ``timestamp``, ``headers`` or ``topic`` have a wrong type.
+        InvalidArgumentError: ``partition``, ``timestamp``, ``headers`` or ``topic`` are wrong.
     """
-    codec = _codec(type(obj), _connection(connection, type(obj), topic), topic)
-    topic = codec.topic
-    value = codec.value_bytes(obj)
-    key_bytes = codec.key_of(obj) if key is UNSET else codec.key_bytes(key)
-    return Outgoing(
-        topic=topic,
-        value=value,
-        key=key_bytes,
-        partition=check_partition(partition, topic),
-        timestamp=timestamp_ms(timestamp, topic),
-        headers=check_headers(headers, topic),
+    topic = options.get("topic")
+    conn = _connection(options.get("connection"), type(obj), topic)
+    codec = _codec(type(obj), conn, topic)
+    target = codec.topic
+    key = options.get("key", UNSET)
+    outgoing = Outgoing(
+        topic=target,
+        value=codec.value_bytes(obj),
+        key=codec.key_of(obj) if key is UNSET else codec.key_bytes(key),
+        partition=check_partition(options.get("partition"), target),
+        timestamp=timestamp_ms(options.get("timestamp"), target),
+        headers=check_headers(options.get("headers"), target),
     )
+    return conn, outgoing
 
 
-def produce(
-    obj: BaseModel,
-    *,
-    key: Any = UNSET,
-    headers: Headers | None = None,
-    partition: int | None = None,
-    timestamp: Timestamp = None,
-    timeout: float | None = None,
-    topic: str | None = None,
-    connection: Connection | None = None,
-) -> DeliveryResult:
+def produce(obj: BaseModel, **options: Unpack[ProduceOptions]) -> DeliveryResult:
     """Produce ``obj`` and block until the broker acknowledged it (see ``FlowBaseModel``)."""
+    reject_unknown("produce", options, _PRODUCE_OPTIONS)
     if threading.current_thread().name == POLLER_THREAD_NAME:
         raise ProducerError(
             "produce() cannot wait for an acknowledgement inside a delivery callback (the "
             "callback thread is the one that would deliver it); use produce_nowait() there"
         )
-    conn = _connection(connection, type(obj), topic)
-    outgoing = prepare(
-        obj,
-        key=key,
-        headers=headers,
-        partition=partition,
-        timestamp=timestamp,
-        topic=topic,
-        connection=conn,
-    )
-    wait = _timeout(timeout, conn)
+    conn, outgoing = prepare(obj, options)
+    wait = _timeout(options.get("timeout"), conn)
     started = time.monotonic()
     deadline = started + wait
     waiter = Waiter()
@@ -166,63 +137,28 @@ def produce(
     return _outcome(outgoing, waiter.error, waiter.message, producer, started)
 
 
-def produce_nowait(
-    obj: BaseModel,
-    *,
-    key: Any = UNSET,
-    headers: Headers | None = None,
-    partition: int | None = None,
-    timestamp: Timestamp = None,
-    callback: DeliveryCallback | None = None,
-    topic: str | None = None,
-    connection: Connection | None = None,
-) -> None:
+def produce_nowait(obj: BaseModel, **options: Unpack[NowaitOptions]) -> None:
     """Enqueue ``obj`` and return at once; ``callback(err, msg)`` runs on the poller thread."""
-    conn = _connection(connection, type(obj), topic)
-    outgoing = prepare(
-        obj,
-        key=key,
-        headers=headers,
-        partition=partition,
-        timestamp=timestamp,
-        topic=topic,
-        connection=conn,
-    )
+    reject_unknown("produce_nowait", options, _NOWAIT_OPTIONS)
+    conn, outgoing = prepare(obj, options)
     wait = conn.config.produce_timeout
     producer = shared_producer(conn)
-    report = NowaitReport(callback, producer)
+    report = NowaitReport(options.get("callback"), producer)
     _enqueue_when_room(outgoing, producer, report, time.monotonic() + wait, wait)
 
 
-async def aproduce(
-    obj: BaseModel,
-    *,
-    key: Any = UNSET,
-    headers: Headers | None = None,
-    partition: int | None = None,
-    timestamp: Timestamp = None,
-    timeout: float | None = None,
-    topic: str | None = None,
-    connection: Connection | None = None,
-) -> DeliveryResult:
+async def aproduce(obj: BaseModel, **options: Unpack[ProduceOptions]) -> DeliveryResult:
     """Produce ``obj`` and await its acknowledgement without blocking the event loop."""
-    conn = _connection(connection, type(obj), topic)
-    codec = _codec(type(obj), conn, topic)
+    reject_unknown("aproduce", options, _PRODUCE_OPTIONS)
+    topic = options.get("topic")
+    codec = _codec(type(obj), _connection(options.get("connection"), type(obj), topic), topic)
     if codec not in _resolved_codecs:
         # The registry round trip (once per model class) must not block the event loop.
         await asyncio.to_thread(_resolve, codec)
     # Encoding is CPU work of a few microseconds: done inline, it keeps the call order and
     # avoids a thread hop per message.
-    outgoing = prepare(
-        obj,
-        key=key,
-        headers=headers,
-        partition=partition,
-        timestamp=timestamp,
-        topic=topic,
-        connection=conn,
-    )
-    wait = _timeout(timeout, conn)
+    conn, outgoing = prepare(obj, options)
+    wait = _timeout(options.get("timeout"), conn)
     loop = asyncio.get_running_loop()
     started = time.monotonic()
     deadline = loop.time() + wait
@@ -241,29 +177,24 @@ async def aproduce(
 
 
 def produce_many(
-    model_cls: type[M],
-    models: Iterable[M],
-    *,
-    timeout: float | None = None,
-    stall_timeout: float | None = None,
-    raise_on_error: bool = True,
-    progress: ProgressOption = False,
-    topic: str | None = None,
-    headers: Headers | None = None,
-    keys: Sequence[Any] | None = None,
-    connection: Connection | None = None,
+    model_cls: type[M], models: Iterable[M], **options: Unpack[BatchOptions]
 ) -> ProduceManyResult[M]:
     """Produce many models of one class; see ``FlowBaseModel.produce_many``."""
-    conn = _connection(connection, model_cls, topic)
-    wait = _timeout(timeout, conn)
+    reject_unknown("produce_many", options, _BATCH_OPTIONS)
+    topic = options.get("topic")
+    conn = _connection(options.get("connection"), model_cls, topic)
+    wait = _timeout(options.get("timeout"), conn)
+    stall_timeout = options.get("stall_timeout")
     stall = wait if stall_timeout is None else _timeout(stall_timeout, conn)
     codec = _codec(model_cls, conn, topic)
     target = codec.topic
     items = list(models)
-    checked_headers = check_headers(headers, target)
-    values, key_bytes = _encode_all(codec, items, keys)
+    checked_headers = check_headers(options.get("headers"), target)
+    values, key_bytes = _encode_all(codec, items, options.get("keys"))
     bar = DeliveryProgress(
-        open_progress(progress, total=len(items), desc=f"produce {target}", unit="msg")
+        open_progress(
+            options.get("progress", False), total=len(items), desc=f"produce {target}", unit="msg"
+        )
     )
     sender: BulkSender[int] = BulkSender(
         conn,
@@ -290,7 +221,7 @@ def produce_many(
         bar.counts(invalid=0, failed=len(sender.failed))
         bar.close()
     result = _many_result(target, bulk, items)
-    if raise_on_error and result.failed:
+    if options.get("raise_on_error", True) and result.failed:
         cause = sender.client_error if _any_timed_out(result) else None
         why = f" The client last reported {cause.describe()}." if cause is not None else ""
         raise PartialDeliveryError(
@@ -300,33 +231,12 @@ def produce_many(
 
 
 async def aproduce_many(
-    model_cls: type[M],
-    models: Iterable[M],
-    *,
-    timeout: float | None = None,
-    stall_timeout: float | None = None,
-    raise_on_error: bool = True,
-    progress: ProgressOption = False,
-    topic: str | None = None,
-    headers: Headers | None = None,
-    keys: Sequence[Any] | None = None,
-    connection: Connection | None = None,
+    model_cls: type[M], models: Iterable[M], **options: Unpack[BatchOptions]
 ) -> ProduceManyResult[M]:
     """``produce_many`` in a worker thread, so the event loop keeps running meanwhile."""
+    reject_unknown("aproduce_many", options, _BATCH_OPTIONS)
     items = list(models)
-    return await asyncio.to_thread(
-        produce_many,
-        model_cls,
-        items,
-        timeout=timeout,
-        stall_timeout=stall_timeout,
-        raise_on_error=raise_on_error,
-        progress=progress,
-        topic=topic,
-        headers=headers,
-        keys=keys,
-        connection=connection,
-    )
+    return await asyncio.to_thread(functools.partial(produce_many, model_cls, items, **options))
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -343,8 +253,6 @@ def _connection(
             _check_topic(topic)
     if connection is not None:
         return connection
-    from flowodm.connection import get_connection  # the connection layer sits above this one
-
     return get_connection()
 
 
@@ -363,8 +271,10 @@ def _require_topic(model_cls: type) -> str:
 
 def _check_topic(topic: object) -> None:
     """Refuse a ``topic=`` override that is not a non-empty str."""
-    if not isinstance(topic, str) or not topic.strip():
-        raise ProducerError(f"topic must be a non-empty str or None, got {topic!r}")
+    if not isinstance(topic, str):
+        raise ArgumentTypeError(f"topic must be a str or None, got {topic!r}", argument="topic")
+    if not topic.strip():
+        raise InvalidArgumentError(f"topic must not be empty, got {topic!r}", argument="topic")
 
 
 def _codec(model_cls: type[M], connection: Connection, topic: str | None) -> ModelCodec[M]:
@@ -389,9 +299,7 @@ def _timeout(timeout: float | None, connection: Connection) -> float:
     """The given timeout (checked), or the connection's ``produce_timeout``."""
     if timeout is None:
         return connection.config.produce_timeout
-    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    return float(timeout)
+    return positive_seconds("timeout", timeout)
 
 
 def _encode_all(
@@ -405,13 +313,14 @@ def _encode_all(
         SerializationError: ``models[i]`` or ``keys[i]`` cannot be serialized (nothing was
             sent).
         SchemaRegistryError: the schema id could not be resolved.
-        ProducerError: ``keys`` is not a sequence with one entry per model.
+        InvalidArgumentError: ``keys`` is not a sequence with one entry per model.
     """
     if keys is not None and (isinstance(keys, str | bytes) or len(keys) != len(items)):
         size = len(keys) if not isinstance(keys, str | bytes) else "a str/bytes, not a list of"
-        raise ProducerError(
-            f"keys must hold one key per model: got {size} keys for {len(items)} models",
-            topic=codec.topic,
+        raise InvalidArgumentError(
+            f"keys must hold one key per model: got {size} keys for {len(items)} models "
+            f"(topic {codec.topic!r})",
+            argument="keys",
         )
     out: list[bytes | None] | None = None
     label = "models"

@@ -1,8 +1,9 @@
 """One message on its way to Kafka: encoded, its produce arguments checked, and its outcome.
 
 ``Outgoing`` is what ``produce``/``produce_nowait``/``aproduce`` hand to the shared producer;
-the checks here refuse bad ``partition``/``timestamp``/``headers`` values with a
-``ProducerError`` naming the argument, before anything is sent.
+the checks here refuse bad ``partition``/``timestamp``/``headers`` values with an
+``InvalidArgumentError`` (``ArgumentTypeError`` for a wrong type) naming the argument, before
+anything is sent.
 """
 
 from __future__ import annotations
@@ -13,9 +14,15 @@ from dataclasses import dataclass
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from flowodm.bulk import Headers
-from flowodm.delivery import ClientErrorReport, DeliveryResult, describe_error
-from flowodm.exceptions import DeliveryTimeoutError, ProducerError
+from flowodm._types import Headers
+from flowodm.exceptions import (
+    ArgumentTypeError,
+    DeliveryTimeoutError,
+    InvalidArgumentError,
+    ProducerError,
+)
+from flowodm.kafka.errors import ClientErrorReport, describe_error
+from flowodm.produce.results import DeliveryResult
 
 __all__ = [
     "DeliveryCallback",
@@ -133,9 +140,15 @@ def check_partition(partition: int | None, topic: str) -> int:
     """Return librdkafka's partition argument (-1: let the partitioner choose)."""
     if partition is None:
         return -1
-    if not isinstance(partition, int) or isinstance(partition, bool) or partition < 0:
-        raise ProducerError(
-            f"partition must be a non-negative int or None, got {partition!r}", topic=topic
+    if not isinstance(partition, int) or isinstance(partition, bool):
+        raise ArgumentTypeError(
+            f"partition must be a non-negative int or None, got {partition!r} (topic {topic!r})",
+            argument="partition",
+        )
+    if partition < 0:
+        raise InvalidArgumentError(
+            f"partition must be a non-negative int or None, got {partition!r} (topic {topic!r})",
+            argument="partition",
         )
     return partition
 
@@ -148,13 +161,16 @@ def timestamp_ms(timestamp: Timestamp, topic: str) -> int:
         # FlowODM's rule everywhere: a naive datetime is UTC, never local time.
         aware = timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=dt.UTC)
         return int(aware.timestamp() * 1000)
-    if isinstance(timestamp, int) and not isinstance(timestamp, bool) and timestamp > 0:
-        return timestamp
-    raise ProducerError(
-        "timestamp must be a datetime or a positive int of milliseconds since the epoch, "
-        f"got {timestamp!r}",
-        topic=topic,
-    )
+    wanted = "timestamp must be a datetime or a positive int of milliseconds since the epoch"
+    if not isinstance(timestamp, int) or isinstance(timestamp, bool):
+        raise ArgumentTypeError(
+            f"{wanted}, got {timestamp!r} (topic {topic!r})", argument="timestamp"
+        )
+    if timestamp <= 0:
+        raise InvalidArgumentError(
+            f"{wanted}, got {timestamp!r} (topic {topic!r})", argument="timestamp"
+        )
+    return timestamp
 
 
 def check_headers(headers: Headers | None, topic: str) -> Headers | None:
@@ -167,9 +183,10 @@ def check_headers(headers: Headers | None, topic: str) -> Headers | None:
             if not isinstance(name, str) or not isinstance(value, str | bytes | type(None)):
                 raise TypeError
     except (TypeError, ValueError):
-        raise ProducerError(
-            f"headers must be a dict or a list of (str, str | bytes | None) pairs, got {headers!r}",
-            topic=topic,
+        raise ArgumentTypeError(
+            f"headers must be a dict or a list of (str, str | bytes | None) pairs, got "
+            f"{headers!r} (topic {topic!r})",
+            argument="headers",
         ) from None
     return headers
 
