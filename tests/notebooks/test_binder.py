@@ -1,4 +1,4 @@
-"""binder/: the environment pins what the tests ran with, and the scripts start the sandbox.
+"""binder/: the environment pins the locked versions, and the scripts start the sandbox.
 
 repo2docker reads only binder/ when it exists: ``environment.yml`` (Python and pip from
 conda-forge, every dependency pinned under ``pip:``), ``postBuild`` (installs FlowODM itself, with
@@ -8,15 +8,15 @@ starts the sandbox, exports its address, then ``exec "$@"`` hands over to Jupyte
 
 from __future__ import annotations
 
-import importlib.metadata
+import importlib.util
 import os
 import re
 import shutil
 import stat
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -28,8 +28,24 @@ from flowodm import sandbox as sandbox_api
 
 ROOT = Path(__file__).resolve().parents[2]
 BINDER = ROOT / "binder"
+LOCK = ROOT / "requirements" / "dev.lock"
 SCRIPTS = ("postBuild", "start")
 _RUN_TIMEOUT = 60.0  # seconds for one launch of binder/start; it takes well under one here
+
+
+def _load_generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("binder_env", ROOT / "scripts" / "binder_env.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+binder_env = _load_generator()
+
+
+def _pyproject() -> str:
+    return (ROOT / "pyproject.toml").read_text(encoding="utf-8")
 
 
 def _environment() -> dict[str, Any]:
@@ -56,25 +72,6 @@ def _pinned_version(requirement: Requirement) -> str:
     return specifier.version
 
 
-def _runtime_requirements() -> list[Requirement]:
-    """flowodm's dependencies plus those of its ``all`` extra, as pyproject.toml declares them."""
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    extras: dict[str, list[str]] = project["optional-dependencies"]
-    wanted, seen = ["all"], set()
-    found = [Requirement(spec) for spec in project["dependencies"]]
-    while wanted:
-        extra = wanted.pop()
-        if extra in seen:
-            continue
-        seen.add(extra)
-        for requirement in map(Requirement, extras[extra]):
-            if canonicalize_name(requirement.name) == "flowodm":
-                wanted.extend(requirement.extras)  # flowodm[pandas,notebook,sandbox]
-            else:
-                found.append(requirement)
-    return found
-
-
 # ---------------------------------------------------------------------- environment.yml
 
 
@@ -99,22 +96,39 @@ def test_jupyter_itself_is_left_to_repo2docker() -> None:
     assert not {"jupyterlab", "notebook", "jupyter-server"} & set(_pins())
 
 
-def test_pins_are_the_versions_installed_here() -> None:
-    drift = {}
-    for name, requirement in _pins().items():
-        try:
-            installed = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            installed = "not installed"
-        if installed != _pinned_version(requirement):
-            drift[name] = f"pinned {_pinned_version(requirement)}, installed {installed}"
-    assert not drift, f"update binder/environment.yml to what the tests run with: {drift}"
+def test_pins_are_the_locked_versions() -> None:
+    # Checked against the lock, not the installed packages: the suite's outcome must not depend
+    # on what the package index released today (and a lane runs other versions on purpose).
+    locked = binder_env.locked_versions(LOCK.read_text(encoding="utf-8"))
+    drift = {
+        name: f"pinned {_pinned_version(requirement)}, locked {locked.get(name, 'not locked')}"
+        for name, requirement in _pins().items()
+        if locked.get(name) != _pinned_version(requirement)
+    }
+    assert not drift, f"run scripts/lock (binder/environment.yml is generated): {drift}"
+
+
+def test_environment_yml_is_what_the_generator_writes() -> None:
+    wanted = binder_env.render(LOCK.read_text(encoding="utf-8"), _pyproject())
+    assert (BINDER / "environment.yml").read_text(encoding="utf-8") == wanted, (
+        "binder/environment.yml is generated from requirements/dev.lock: run scripts/lock"
+    )
+
+
+def test_the_generator_skips_pins_for_other_platforms() -> None:
+    lock = (
+        "numpy==2.4.6 ; python_full_version < '3.12' \\\n"
+        "numpy==2.5.5 ; python_full_version >= '3.12' \\\n"
+        "appnope==1.0.0 ; sys_platform == 'darwin' \\\n"
+        "pandas==3.1.1 \\\n"
+    )
+    assert binder_env.locked_versions(lock) == {"numpy": "2.4.6", "pandas": "3.1.1"}
 
 
 def test_every_runtime_dependency_is_pinned_with_its_extras() -> None:
     # postBuild installs flowodm with --no-deps: a dependency missing here is missing on Binder.
     pins = _pins()
-    for requirement in _runtime_requirements():
+    for requirement in binder_env.runtime_requirements(_pyproject()):
         name = canonicalize_name(requirement.name)
         assert name in pins, f"{requirement} (pyproject.toml) is not pinned in environment.yml"
         pin = pins[name]
