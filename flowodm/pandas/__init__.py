@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flowodm.pandas.accessor import FlowODMAccessor
 from flowodm.pandas.columnar import columnar_blocker
-from flowodm.pandas.pipeline import DEFAULT_CHUNK_SIZE, ProduceRun, RunProgress
+from flowodm.pandas.pipeline import DEFAULT_CHUNK_SIZE, ProduceRun, RunOptions, RunProgress
 from flowodm.pandas.reports import DeliveryFailure, ProduceReport, RowError, ValidationReport
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "ProduceReport",
     "ProduceRun",
     "RowError",
+    "RunOptions",
     "RunProgress",
     "ValidationReport",
     "columnar_blocker",

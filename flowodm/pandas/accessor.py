@@ -7,13 +7,13 @@ access); everything is checked inside its methods. It never modifies the frame.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Hashable, Iterator, Mapping
-from typing import Any, TypeVar
+from collections.abc import Hashable, Iterator, Mapping
+from typing import TypeVar, Unpack
 
 import pandas as pd
 from pydantic import BaseModel
 
-from flowodm._arguments import positive_count
+from flowodm._arguments import positive_count, reject_unknown
 from flowodm.exceptions import DataFrameValidationError
 from flowodm.pandas.columns import Extra, plan_columns
 from flowodm.pandas.encoding import local_encoding
@@ -21,14 +21,13 @@ from flowodm.pandas.pipeline import (
     DEFAULT_CHUNK_SIZE,
     OnInvalid,
     ProduceRun,
-    RunProgress,
+    RunOptions,
     check_model,
     check_unique_index,
     invalid_message,
 )
 from flowodm.pandas.prepare import ChunkPreparer
 from flowodm.pandas.reports import ProduceReport, RowError, ValidationReport
-from flowodm.progress import ProgressOption
 from flowodm.settings import display_name
 
 __all__ = ["FlowODMAccessor"]
@@ -173,47 +172,20 @@ class FlowODMAccessor:
         self,
         model: type[M],
         *,
-        key: Hashable | None = None,
-        columns: Mapping[Hashable, str] | None = None,
-        extra: Extra = "forbid",
         on_invalid: OnInvalid = "raise",
-        dead_letter: str | None = None,
-        chunk_size: int = DEFAULT_CHUNK_SIZE,
-        progress: ProgressOption = None,
-        callback: Callable[[RunProgress], None] | None = None,
-        timeout: float | None = None,
-        stall_timeout: float | None = None,
-        connection: Any = None,
-        topic: str | None = None,
-        dry_run: bool = False,
-        columnar: bool = True,
+        **options: Unpack[RunOptions],
     ) -> ProduceReport:
         """Produce every row as a ``model`` message and account for each one.
 
         Args:
             model: A ``FlowBaseModel`` subclass with a topic.
-            key: The frame column holding message keys; default: the model's ``key_field``.
-            columns: ``{frame column: field name or alias}`` for columns named differently.
-            extra: ``"forbid"`` rejects columns that match no field; ``"ignore"`` drops them.
             on_invalid: ``"raise"`` (default) checks every row first and raises
                 ``DataFrameValidationError`` before sending anything if one is invalid;
                 ``"report"`` sends the valid rows and lists the invalid ones in the report.
-            dead_letter: A topic receiving each invalid row as JSON (its original values,
-                index and errors), with the key the row would have had when its key value is
-                present and usable; needs ``on_invalid="report"``.
-            chunk_size: Rows coerced, checked and encoded together.
-            progress: ``None`` (a bar in notebooks and terminals unless
-                ``FLOWODM_PROGRESS=0``), ``False``, ``True``, ``"text"``, ``"widget"``, or a
-                tqdm class. The bar counts rows acknowledged by the broker.
-            callback: Called with a ``RunProgress`` after each chunk.
-            timeout: Seconds librdkafka may take per message (default: the connection's
-                ``produce_timeout``).
-            stall_timeout: Raise when no delivery completes for this long (default:
-                ``timeout``).
-            connection: A specific connection (default: the current one).
-            topic: Write to this topic instead of the model's.
-            dry_run: Validate and encode only; nothing is sent.
-            columnar: Allow the columnar fast path (models of plain scalar fields only).
+            **options: ``flowodm.pandas.RunOptions``: ``key`` (the column holding message
+                keys), ``columns``, ``extra``, ``dead_letter``, ``chunk_size``, ``progress``,
+                ``callback``, ``timeout``, ``stall_timeout``, ``connection``, ``topic``,
+                ``dry_run``, ``columnar``.
 
         Returns:
             ``ProduceReport``: delivered, invalid (with reasons) and failed rows by index; a
@@ -235,25 +207,9 @@ class FlowODMAccessor:
             report.to_frame()
         """
         check_model(model, "df.flowodm.produce()")
+        reject_unknown("df.flowodm.produce", options, RunOptions.__optional_keys__)
         frame = self._frame
-        run: ProduceRun[M] = ProduceRun(
-            model,
-            key=key,
-            columns=columns,
-            extra=extra,
-            on_invalid=on_invalid,
-            dead_letter=dead_letter,
-            chunk_size=chunk_size,
-            progress=progress,
-            callback=callback,
-            timeout=timeout,
-            stall_timeout=stall_timeout,
-            total=len(frame),
-            connection=connection,
-            dry_run=dry_run,
-            topic=topic,
-            columnar=columnar,
-        )
+        run: ProduceRun[M] = ProduceRun(model, on_invalid=on_invalid, total=len(frame), **options)
         try:
             run.send(frame)
         except (DataFrameValidationError, ValueError):

@@ -14,12 +14,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypedDict, TypeVar, Unpack
 
 import pandas as pd
 from pydantic import BaseModel
 
-from flowodm._arguments import positive_count, positive_seconds, require_choice
+from flowodm._arguments import positive_count, positive_seconds, reject_unknown, require_choice
 from flowodm.exceptions import (
     ArgumentTypeError,
     BulkDeliveryTimeoutError,
@@ -98,6 +98,50 @@ def check_model(model: Any, what: str) -> None:
         )
 
 
+class RunOptions(TypedDict, total=False):
+    """Keyword options shared by ``df.flowodm.produce`` and ``ProduceRun``; all may be omitted.
+
+    Attributes:
+        key: A frame column holding the message keys; default: the model's ``key_field``.
+        columns: ``{frame column: field name or alias}`` for columns named differently.
+        extra: ``"forbid"`` (default: columns matching no field are an error) or ``"ignore"``.
+        dead_letter: A topic that receives each invalid row as JSON (``index``, ``values``,
+            ``errors``, ``model``, ``topic``), keyed as the row would have been when its key
+            value is present and usable; needs ``on_invalid="report"``.
+        chunk_size: Rows coerced, checked and encoded together (default 10,000).
+        progress: ``None`` (a bar in notebooks and terminals unless ``FLOWODM_PROGRESS=0``),
+            ``False``, ``True``, ``"text"``, ``"widget"``, or a tqdm class. The bar counts rows
+            acknowledged by the broker.
+        callback: Called with a ``RunProgress`` after each chunk, on the calling thread.
+        timeout: Seconds librdkafka may take per message (default: the connection's
+            ``produce_timeout``); a message not acknowledged by then is failed, may have been
+            written.
+        stall_timeout: Give up with ``BulkDeliveryTimeoutError`` when no delivery completes
+            for this many seconds (default: ``timeout``).
+        connection: A specific connection (default: the current one).
+        topic: Write to this topic instead of the model's.
+        dry_run: Validate and encode only; nothing is sent and no connection is needed.
+        columnar: Allow the columnar fast path for models of plain scalar fields (default).
+    """
+
+    key: Hashable | None
+    columns: Mapping[Hashable, str] | None
+    extra: Extra
+    dead_letter: str | None
+    chunk_size: int
+    progress: ProgressOption
+    callback: Callable[[RunProgress], None] | None
+    timeout: float | None
+    stall_timeout: float | None
+    connection: Any
+    topic: str | None
+    dry_run: bool
+    columnar: bool
+
+
+_RUN_OPTIONS = RunOptions.__optional_keys__
+
+
 class ProduceRun(Generic[M]):
     """Send frames of rows as ``model`` messages and account for every row.
 
@@ -107,32 +151,16 @@ class ProduceRun(Generic[M]):
 
     Args:
         model: A ``FlowBaseModel`` subclass (with a topic, unless ``topic`` is given).
-        key: A frame column holding the message keys; default: the model's ``key_field``.
-        columns: ``{frame column: field name or alias}`` for columns named differently.
-        extra: ``"forbid"`` (columns matching no field are an error) or ``"ignore"``.
-        on_invalid: ``"report"`` sends the valid rows and reports the others; ``"raise"``
-            raises ``DataFrameValidationError`` for a frame with an invalid row before sending
-            any row of that frame.
-        dead_letter: A topic that receives each invalid row as JSON (``index``, ``values``,
-            ``errors``, ``model``, ``topic``), keyed as the row would have been when its key
-            value is present and usable; needs ``on_invalid="report"``.
-        chunk_size: Rows coerced, checked and encoded together.
-        progress: Progress bar choice (see ``flowodm.progress.open_progress``).
-        callback: Called with a ``RunProgress`` after each chunk, on the calling thread.
-        timeout: Seconds librdkafka may take per message (default: the connection's
-            ``produce_timeout``); a message not acknowledged by then is failed, may have been
-            written.
-        stall_timeout: Give up with ``BulkDeliveryTimeoutError`` when no delivery completes
-            for this many seconds (default: ``timeout``).
+        on_invalid: ``"report"`` (default) sends the valid rows and reports the others;
+            ``"raise"`` raises ``DataFrameValidationError`` for a frame with an invalid row
+            before sending any row of that frame.
         total: Rows expected overall, for the progress bar.
-        connection: A specific connection (default: the current one).
-        dry_run: Validate and encode only; nothing is sent and no connection is needed.
-        topic: Write to this topic instead of the model's.
-        columnar: Allow the columnar fast path for models of plain scalar fields.
+        **options: ``RunOptions`` (key, columns, extra, dead_letter, chunk_size, progress,
+            callback, timeout, stall_timeout, connection, topic, dry_run, columnar).
 
     Raises:
-        TypeError: ``model`` is not a FlowBaseModel subclass.
-        ValueError: an option has an invalid value.
+        ArgumentTypeError: ``model`` is not a FlowBaseModel subclass, or an option is unknown.
+        InvalidArgumentError: an option has an invalid value.
         ConfigurationError: ``progress`` is not understood (or needs a missing extra).
         SettingsError: the model has no topic (and ``topic`` is not given).
         SchemaRegistryError: the model's schema could not be registered or looked up.
@@ -142,22 +170,24 @@ class ProduceRun(Generic[M]):
         self,
         model: type[M],
         *,
-        key: Hashable | None = None,
-        columns: Mapping[Hashable, str] | None = None,
-        extra: Extra = "forbid",
         on_invalid: OnInvalid = "report",
-        dead_letter: str | None = None,
-        chunk_size: int = DEFAULT_CHUNK_SIZE,
-        progress: ProgressOption = None,
-        callback: Callable[[RunProgress], None] | None = None,
-        timeout: float | None = None,
-        stall_timeout: float | None = None,
         total: int | None = None,
-        connection: Any = None,
-        dry_run: bool = False,
-        topic: str | None = None,
-        columnar: bool = True,
+        **options: Unpack[RunOptions],
     ) -> None:
+        reject_unknown("ProduceRun", options, _RUN_OPTIONS)
+        key = options.get("key")
+        columns = options.get("columns")
+        extra: Extra = options.get("extra", "forbid")
+        dead_letter = options.get("dead_letter")
+        chunk_size = options.get("chunk_size", DEFAULT_CHUNK_SIZE)
+        progress = options.get("progress")
+        callback = options.get("callback")
+        timeout = options.get("timeout")
+        stall_timeout = options.get("stall_timeout")
+        connection = options.get("connection")
+        topic = options.get("topic")
+        dry_run = options.get("dry_run", False)
+        columnar = options.get("columnar", True)
         check_model(model, "ProduceRun")
         _check_options(on_invalid, dead_letter, chunk_size, extra)
         timeout = None if timeout is None else positive_seconds("timeout", timeout)

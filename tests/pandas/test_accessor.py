@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import flowodm.pandas  # noqa: F401  (registers df.flowodm)
-from flowodm.exceptions import ConfigurationError, DataFrameValidationError
+from flowodm.exceptions import ArgumentTypeError, ConfigurationError, DataFrameValidationError
 from flowodm.pandas import ProduceReport, ValidationReport
 from tests.pandas.models import Invoice, Order, Reading, Status
 from tests.schema.tz import local_tz
@@ -298,3 +298,12 @@ def test_dry_run_progress_counts_the_rows_it_would_send() -> None:
     bar = RecordingBar.instances[-1]
     assert bar.n == 2
     assert bar.postfixes[-1] == {"invalid": 1, "failed": 0}
+
+
+def test_produce_refuses_an_unknown_option_naming_the_closest() -> None:
+    frame = pd.DataFrame({"order_id": ["o-1"], "amount": [1.0]})
+    unknown = (
+        r"produce\(\) got an unexpected keyword argument 'chunksize' \(did you mean 'chunk_size'"
+    )
+    with pytest.raises(ArgumentTypeError, match=unknown):
+        frame.flowodm.produce(Order, chunksize=10, dry_run=True)  # type: ignore[call-arg]
