@@ -5,14 +5,12 @@ registry do not import pydantic, confluent-kafka or pandas. Importing ``flowodm`
 ``df.flowodm`` pandas accessor available as soon as pandas is (or already was) imported.
 """
 
-from __future__ import annotations
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
-from typing import TYPE_CHECKING
+from flowodm._lazy import attach as _attach
+from flowodm._pandas_hook import register_accessor_with_pandas as _register_accessor
 
-from flowodm._lazy import attach
-from flowodm._pandas_hook import register_accessor_with_pandas
-
-if TYPE_CHECKING:
+if _TYPE_CHECKING:
     from flowodm._types import BatchOptions, MessageOptions, NowaitOptions, ProduceOptions
     from flowodm.exceptions import (
         ArgumentTypeError,
@@ -91,9 +89,9 @@ _EXPORTS = {
     "ModelSettings": "flowodm.settings",
 }
 
-__getattr__, __dir__ = attach(__name__, _EXPORTS)
+__getattr__, __dir__ = _attach(__name__, _EXPORTS)
 
-register_accessor_with_pandas()
+_register_accessor()
 
 __all__ = [
     "ArgumentTypeError",

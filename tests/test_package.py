@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import subprocess
 import sys
+import types
+from pathlib import Path
 
 import pytest
 
 import flowodm
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("name", flowodm.__all__)
@@ -17,6 +22,32 @@ def test_every_exported_name_resolves(name: str) -> None:
 
 def test_all_is_sorted_and_unique() -> None:
     assert list(flowodm.__all__) == sorted(set(flowodm.__all__))
+
+
+def test_all_is_exactly_the_public_names() -> None:
+    public = {
+        name
+        for name in dir(flowodm)
+        if not name.startswith("_") and not isinstance(getattr(flowodm, name), types.ModuleType)
+    }
+    assert public | {"__version__"} == set(flowodm.__all__)
+
+
+def test_the_marker_types_and_reports_users_write_are_exported() -> None:
+    from flowodm.kafka.errors import ClientErrorReport
+    from flowodm.schema.types import Float32, Int32, TimeMicros, TimestampMicros
+
+    assert (flowodm.Int32, flowodm.Float32) == (Int32, Float32)
+    assert (flowodm.TimestampMicros, flowodm.TimeMicros) == (TimestampMicros, TimeMicros)
+    assert flowodm.ClientErrorReport is ClientErrorReport
+    assert flowodm.FlowProducer.__module__ == "flowodm.kafka.clients"  # a public-named module
+
+
+def test_the_version_has_one_source() -> None:
+    assert importlib.metadata.version("flowodm") == flowodm.__version__
+    assert "version =" not in (ROOT / "pyproject.toml").read_text(encoding="utf-8").split(
+        "[project.optional-dependencies]"
+    )[0].replace("python_version", "")
 
 
 def test_unknown_attribute_is_an_attribute_error() -> None:
@@ -51,3 +82,26 @@ def test_the_registry_and_the_sandbox_do_not_load_heavy_libraries() -> None:
         "print(sorted(m for m in ('pandas', 'pydantic', 'confluent_kafka') if m in sys.modules))"
     )
     assert out == "[]"
+
+
+def test_defining_a_model_loads_neither_kafka_nor_the_connection_layer() -> None:
+    out = _run(
+        "import sys, flowodm.model\n"
+        "from flowodm import FlowBaseModel\n"
+        "class Order(FlowBaseModel):\n"
+        "    order_id: str\n"
+        "print(sorted(m for m in ('confluent_kafka', 'flowodm.kafka.connection', "
+        "'flowodm.produce.api') if m in sys.modules))"
+    )
+    assert out == "[]"
+
+
+def test_the_registry_process_loads_only_its_own_package() -> None:
+    out = _run(
+        "import sys\n"
+        "import flowodm.sandbox.registry.cli, flowodm.sandbox.registry.server\n"
+        "print(sorted(m for m in sys.modules if m.startswith('flowodm') "
+        "and not m.startswith('flowodm.sandbox.registry')))"
+    )
+    # The parent packages' inits (lazy: they load nothing) and the stdlib-only pandas hook.
+    assert out == "['flowodm', 'flowodm._lazy', 'flowodm._pandas_hook', 'flowodm.sandbox']"
