@@ -2,9 +2,15 @@
 
 Encoding uses a schema-specialised encoder generated once per schema (see ``_codegen``); any
 datum it does not handle goes to fastavro's ``schemaless_writer`` with the pre-parsed schema
-and a reused buffer, so the output is always fastavro's. Decoding uses fastavro's
-``schemaless_reader``; when a writer schema is given, Avro schema resolution maps the writer's
-data onto this (reader) schema.
+and a reused buffer, so the output is always fastavro's.
+
+The writing rule (docs/avro-mapping.md, "Codec behaviour"): a record datum has every field of
+its schema except those with a default, and no others (fastavro's ``strict_allow_default``);
+an untagged union value goes to the branch fastavro's ``write_union`` picks, where a record
+branch the datum lacks a default-less field of does not count (``_unions``).
+
+Decoding uses fastavro's ``schemaless_reader``; when a writer schema is given, Avro schema
+resolution maps the writer's data onto this (reader) schema.
 
 Naive datetimes are encoded as UTC on both paths (FlowODM's rule), never as local time.
 """
@@ -24,6 +30,7 @@ from fastavro.validation import ValidationError, validate
 
 from flowodm.exceptions import DeserializationError, SchemaGenerationError, SerializationError
 from flowodm.serde._codegen import Encoder, Unsupported, compile_encoder
+from flowodm.serde._unions import has_union, tag_union_records
 
 __all__ = ["AvroCodec"]
 
@@ -48,6 +55,7 @@ class AvroCodec:
         self._parsed = _parse(schema, self._named)
         self._local = threading.local()  # one reusable buffer per thread
         self._has_timestamps = any(t in json.dumps(schema) for t in _TIMESTAMPS)
+        self._has_union = has_union(self._parsed, self._named)
         self._fast: Encoder | None = None
         if specialise:
             try:
@@ -94,15 +102,31 @@ class AvroCodec:
     def _encode_fastavro(self, datum: Any) -> bytes:
         if self._has_timestamps:
             datum = _naive_as_utc(datum)
+        try:
+            return self._write(datum)
+        except Exception as exc:  # retried below, then reported
+            error = exc
+        if self._has_union:
+            # fastavro chose union branches without the strictness it then writes with; choose
+            # them again strictly (see ``_unions``) and retry when that changes the datum.
+            try:
+                tagged = tag_union_records(datum, self._parsed, self._named)
+            except Exception:  # the validator itself failed: report the write's error
+                tagged = datum
+            if tagged is not datum:
+                try:
+                    return self._write(tagged)
+                except Exception as exc:  # reported below
+                    error = exc
+        raise self._encode_error(datum, error) from error
+
+    def _write(self, datum: Any) -> bytes:
         buffer = getattr(self._local, "buffer", None)
         if buffer is None:
             buffer = self._local.buffer = BytesIO()
         buffer.seek(0)
         buffer.truncate()
-        try:
-            fastavro.schemaless_writer(buffer, self._parsed, datum, strict_allow_default=True)
-        except Exception as exc:
-            raise self._encode_error(datum, exc) from exc
+        fastavro.schemaless_writer(buffer, self._parsed, datum, strict_allow_default=True)
         return buffer.getvalue()
 
     def _encode_error(self, datum: Any, exc: Exception) -> SerializationError:
