@@ -1,6 +1,6 @@
 """Connection configuration from arguments and environment variables, with secrets kept secret.
 
-Contract (used by ``connection.py`` and the CLI):
+Contract (used by ``flowodm.kafka.connection`` and the CLI):
 
 - ``ConnectionConfig`` is a frozen pydantic-settings model (``extra="forbid"``). Every field is
   read from ``FLOWODM_<FIELD>`` (e.g. ``FLOWODM_CLIENT_ID``); the nine upstream 0.3.1 names
@@ -15,8 +15,8 @@ Contract (used by ``connection.py`` and the CLI):
   an input value.
 - Passwords and registry credentials are ``SecretStr``; ``repr``/``str`` of the config mask them,
   mask secret keys inside the librdkafka dicts and strip credentials embedded in the registry URL.
-  ``redact(mapping)`` masks a librdkafka/registry config dict before it is shown anywhere;
-  ``scrub(text, config)`` removes secret values from a foreign error message.
+  The masking helpers themselves (``redact``, ``scrub``, ``safe_url``, ``safe_servers``) live in
+  ``flowodm._secrets``, which every layer uses.
 - ``bootstrap_servers`` with a ``user:password@`` part is refused (librdkafka cannot use it;
   credentials go in ``sasl_username``/``sasl_password``); ``safe_servers`` strips such a part
   from anything shown anyway.

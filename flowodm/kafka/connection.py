@@ -1,6 +1,6 @@
 """The process-wide connection: config, the shared producer and its poller, the registry.
 
-Contract (used by ``producer.py``, the DataFrame kit, the CLI and the sandbox):
+Contract (used by ``flowodm.produce``, the DataFrame kit, the CLI and the sandbox):
 
 - ``connect(...) -> Connection`` builds a ``ConnectionConfig`` (arguments over environment;
   ``None`` = not given, ``""`` = clear), validates it eagerly (the shared producer is created,

@@ -159,7 +159,9 @@ def _datetimes(series: pd.Series, kind: Kind) -> list[Any]:
         values = series.dt.tz_localize(_UTC) if tz is None else series.dt.tz_convert(_UTC)
     try:
         # to_pydatetime floors nanoseconds to microseconds, as fastavro does with the remainder.
-        out = np.array(values.dt.to_pydatetime(), dtype=object)
+        # Through DatetimeIndex: an ndarray on every pandas (Series.dt.to_pydatetime warns on
+        # pandas 2.x and returns a Series on 3.x).
+        out = np.array(pd.DatetimeIndex(values).to_pydatetime(), dtype=object)
     except (ValueError, OverflowError):  # a value beyond year 9999 (datetime64[s] and wider)
         # Per value from the frame's own values, so an OutOfRange names the value as written.
         utc = kind == "datetime"
