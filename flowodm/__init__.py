@@ -91,7 +91,8 @@ _EXPORTS = {
     "ModelSettings": "flowodm.settings",
 }
 
-__getattr__, __dir__ = attach(__name__, _EXPORTS)
+if not TYPE_CHECKING:  # type checkers see the imports above, so a misspelt name is an error
+    __getattr__, __dir__ = attach(__name__, _EXPORTS)
 
 register_accessor_with_pandas()
 
