@@ -5,12 +5,12 @@ registry do not import pydantic, confluent-kafka or pandas. Importing ``flowodm`
 ``df.flowodm`` pandas accessor available as soon as pandas is (or already was) imported.
 """
 
-from typing import TYPE_CHECKING as _TYPE_CHECKING
+import typing as _typing
 
 from flowodm._lazy import attach as _attach
 from flowodm._pandas_hook import register_accessor_with_pandas as _register_accessor
 
-if _TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from flowodm._types import BatchOptions, MessageOptions, NowaitOptions, ProduceOptions
     from flowodm.exceptions import (
         ArgumentTypeError,
@@ -89,7 +89,8 @@ _EXPORTS = {
     "ModelSettings": "flowodm.settings",
 }
 
-__getattr__, __dir__ = _attach(__name__, _EXPORTS)
+if not _typing.TYPE_CHECKING:  # type checkers see the imports above, so a misspelt name is an error
+    __getattr__, __dir__ = _attach(__name__, _EXPORTS)
 
 _register_accessor()
 

@@ -20,4 +20,5 @@ if TYPE_CHECKING:
 
 __all__ = ["Sandbox", "SandboxHealth", "health", "start", "status", "stop"]
 
-__getattr__, __dir__ = attach(__name__, dict.fromkeys(__all__, "flowodm.sandbox.api"))
+if not TYPE_CHECKING:  # type checkers see the imports above, so a misspelt name is an error
+    __getattr__, __dir__ = attach(__name__, dict.fromkeys(__all__, "flowodm.sandbox.api"))

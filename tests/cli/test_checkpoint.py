@@ -87,7 +87,7 @@ def test_ctrl_c_before_the_rename_keeps_the_old_count_and_no_temporary_file(
 ) -> None:
     checkpointer = _checkpointer(tmp_path, data_file)
     checkpointer.advance(1)
-    monkeypatch.setattr(checkpoint_module.os, "replace", _interrupt)
+    monkeypatch.setattr("flowodm.cli.checkpoint.os.replace", _interrupt)
     with pytest.raises(KeyboardInterrupt):
         checkpointer.advance(3)
     assert load_checkpoint(tmp_path / "ck.json").rows_done == 1  # type: ignore[union-attr]

@@ -22,15 +22,19 @@ pytestmark = pytest.mark.integration
 SECRET = "hunter2-topsecret"
 
 
-def plain_model(topic_name: str) -> type[FlowBaseModel]:
+class PingFields(FlowBaseModel):
+    """The fields of ``plain_model``'s models, so that they are typed."""
+
+    n: int
+
+
+def plain_model(topic_name: str) -> type[PingFields]:
     """A model written as plain Avro, so these tests need no registry."""
 
-    class Ping(FlowBaseModel):
+    class Ping(PingFields):
         class Settings:
             topic = topic_name
             confluent_wire_format = False
-
-        n: int
 
     return Ping
 
@@ -84,6 +88,7 @@ def test_message_timeout_names_the_authentication_failure(sasl_conn: Connection)
 
     error = info.value
     assert not isinstance(error, DeliveryTimeoutError)
+    assert error.kafka_error is not None
     assert error.kafka_error.code() == KafkaError._MSG_TIMED_OUT
     assert error.client_error is not None
     assert error.client_error.name == "_AUTHENTICATION"

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
+from typing import Any, cast
 
 import fastavro
 import pytest
@@ -243,7 +244,8 @@ def test_models_that_need_no_registry_serialize_with_no_connection_at_all(
         assert json.loads(data)["n"] == 7
     else:
         parsed = fastavro.parse_schema(Offline.avro_schema())
-        assert fastavro.schemaless_reader(io.BytesIO(data), parsed)["n"] == 7
+        record = cast(dict[str, Any], fastavro.schemaless_reader(io.BytesIO(data), parsed))
+        assert record["n"] == 7
 
 
 def test_serialize_and_deserialize_without_registry_are_plain_avro() -> None:
@@ -252,7 +254,8 @@ def test_serialize_and_deserialize_without_registry_are_plain_avro() -> None:
     event = make_event()
     data = event.serialize(connection=connection)
     parsed = fastavro.parse_schema(Event.avro_schema())
-    assert fastavro.schemaless_reader(io.BytesIO(data), parsed)["event_id"] == "e-1"
+    record = cast(dict[str, Any], fastavro.schemaless_reader(io.BytesIO(data), parsed))
+    assert record["event_id"] == "e-1"
     assert Event.deserialize(data, connection=connection) == event
     connection.close(0)
 

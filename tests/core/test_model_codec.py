@@ -52,13 +52,19 @@ def _topic() -> str:
     return f"codec-{uuid.uuid4().hex[:12]}"
 
 
-def _order_model(topic: str, **options: Any) -> type[BaseModel]:
+class OrderEventFields(BaseModel):
+    """The fields of ``_order_model``'s models, so that they are typed."""
+
+    order_id: str
+    amount: float
+    status: Status = Status.NEW
+
+
+def _order_model(topic: str, **options: Any) -> type[OrderEventFields]:
     """A fresh model class whose parsed settings are stored the way FlowBaseModel stores them."""
 
-    class OrderEvent(BaseModel):
-        order_id: str
-        amount: float
-        status: Status = Status.NEW
+    class OrderEvent(OrderEventFields):
+        pass
 
     options.setdefault("key_field", "order_id")
     setattr(OrderEvent, SETTINGS_ATTRIBUTE, ModelSettings(topic=topic, **options))
@@ -257,7 +263,7 @@ def test_values_bytes_is_value_bytes_for_many() -> None:
 def test_values_bytes_names_the_index_of_a_bad_item() -> None:
     model = _order_model(_topic())
     codec = get_model_codec(model, Host())
-    orders = [model(order_id="a", amount=1.0), model.model_construct(order_id="b", amount="x")]
+    orders = [model(order_id="a", amount=1.0), model.model_construct(order_id="b", amount="x")]  # type: ignore[arg-type]
 
     with pytest.raises(SerializationError, match=r"^models\[1\] cannot be serialized: ") as info:
         codec.values_bytes(orders, label="models")
@@ -341,7 +347,7 @@ def test_value_bytes_refuses_another_class() -> None:
         x: int
 
     with pytest.raises(SerializationError, match="OrderEvent codec cannot serialize a Other"):
-        get_model_codec(model, Host()).value_bytes(Other(x=1))
+        get_model_codec(model, Host()).value_bytes(Other(x=1))  # type: ignore[arg-type]
 
 
 def test_garbage_is_a_deserialization_error() -> None:

@@ -34,16 +34,20 @@ from tests.schema.tz import local_tz  # noqa: F401 - the fixture, used by name
 pytestmark = pytest.mark.integration
 
 
-def model_for(topic_name: str) -> type[FlowBaseModel]:
+class ReadingFields(FlowBaseModel):
+    """The fields of ``model_for``'s models, so that they are typed."""
+
+    sensor: str
+    value: float
+
+
+def model_for(topic_name: str) -> type[ReadingFields]:
     """A fresh model class producing to ``topic_name``, keyed by ``sensor``."""
 
-    class Reading(FlowBaseModel):
+    class Reading(ReadingFields):
         class Settings:
             topic = topic_name
             key_field = "sensor"
-
-        sensor: str
-        value: float
 
     return Reading
 
@@ -108,6 +112,7 @@ def test_unknown_partition_is_a_producer_error_with_the_kafka_error(
     reading = model_for(topic)(sensor="s-9", value=0.0)
     with pytest.raises(ProducerError) as info:
         reading.produce(partition=7, connection=conn)
+    assert info.value.kafka_error is not None
     assert info.value.kafka_error.code() == KafkaError._UNKNOWN_PARTITION
     assert (info.value.topic, info.value.key) == (topic, b"s-9")
     assert "_UNKNOWN_PARTITION" in str(info.value)
@@ -154,12 +159,12 @@ def test_non_positive_timeout_is_refused(conn: Connection) -> None:
     with pytest.raises(InvalidArgumentError, match="timeout must be a positive number"):
         reading.produce(timeout=0, connection=conn)
     with pytest.raises(ArgumentTypeError, match="timeout must be a positive number"):
-        reading.produce(timeout="5", connection=conn)  # type: ignore[typeddict-item]
+        reading.produce(timeout="5", connection=conn)  # type: ignore[arg-type]
 
 
 def test_serialization_error_propagates_as_ours(conn: Connection) -> None:
     reading_cls = model_for(f"ser-{uuid.uuid4().hex}")
-    broken = reading_cls.model_construct(sensor="s", value="not a float")
+    broken = reading_cls.model_construct(sensor="s", value="not a float")  # type: ignore[arg-type]
     with pytest.raises(SerializationError, match="Reading"):
         broken.produce(connection=conn)
 
@@ -197,6 +202,7 @@ def test_produce_to_a_dead_broker_times_out_and_says_it_may_be_written(
     reading = model_for(f"dead-{uuid.uuid4().hex}")(sensor="s-1", value=0.0)
     with pytest.raises(DeliveryTimeoutError, match="may have been written") as info:
         reading.produce(timeout=1, connection=dead_conn)
+    assert info.value.kafka_error is not None
     assert info.value.kafka_error.code() == KafkaError._MSG_TIMED_OUT
     assert info.value.key == b"s-1"
 
@@ -212,8 +218,9 @@ def test_produce_nowait_callback_runs_on_the_poller_thread(
         calls.append((err, msg.topic(), msg.partition(), threading.current_thread().name))
         done.set()
 
+    # The test checks at run time what the signature says: nothing is returned.
     assert (
-        model_for(topic)(sensor="s", value=1.0).produce_nowait(
+        model_for(topic)(sensor="s", value=1.0).produce_nowait(  # type: ignore[func-returns-value]
             callback=on_delivery, connection=conn
         )
         is None
@@ -453,16 +460,20 @@ class Color(str, Enum):  # noqa: UP042 - the spelling most users write
     BLUE = "blue"
 
 
-def paint_model(topic_name: str) -> type[FlowBaseModel]:
+class PaintFields(FlowBaseModel):
+    """The fields of ``paint_model``'s models, so that they are typed."""
+
+    color: Color
+    label: str
+
+
+def paint_model(topic_name: str) -> type[PaintFields]:
     """A model keyed by a ``str`` Enum field."""
 
-    class Paint(FlowBaseModel):
+    class Paint(PaintFields):
         class Settings:
             topic = topic_name
             key_field = "color"
-
-        color: Color
-        label: str
 
     return Paint
 

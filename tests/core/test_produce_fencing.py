@@ -18,7 +18,8 @@ from collections.abc import Iterator
 
 import pytest
 from confluent_kafka import KafkaError
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
 
 from flowodm.exceptions import DeliveryTimeoutError, ProducerError
 from flowodm.kafka.config import build_config
@@ -182,6 +183,7 @@ def test_produce_reports_fencing_as_a_producer_error(
         messages = consume_all(bootstrap, "fenced", 2, linger=0.5)
         on_topic = [Ping.deserialize(m.value() or b"", connection=connection).n for m in messages]
 
+    assert timed_out.value.kafka_error is not None and fenced.value.kafka_error is not None
     assert timed_out.value.kafka_error.code() == KafkaError._MSG_TIMED_OUT
     assert fenced.value.kafka_error.code() == KafkaError.PRODUCER_FENCED
     assert "may have been written" in str(fenced.value)
@@ -215,6 +217,7 @@ def test_a_stalled_broker_makes_produce_raise_within_its_timeout(
         proxy.stalled.clear()
         left = connection.producer.flush(20)
 
+    assert blocking.value.kafka_error is not None
     assert blocking.value.kafka_error.code() == KafkaError._MSG_TIMED_OUT
     assert left == 0  # the healed connection delivers what waited
     values = sorted(

@@ -25,14 +25,18 @@ from tests.core.helpers import dead_address
 pytestmark = pytest.mark.integration
 
 
-def note_model(topic_name: str) -> type[FlowBaseModel]:
-    class Note(FlowBaseModel):
+class NoteFields(FlowBaseModel):
+    """The fields of ``note_model``'s models, so that they are typed."""
+
+    note_id: str
+    text: str
+
+
+def note_model(topic_name: str) -> type[NoteFields]:
+    class Note(NoteFields):
         class Settings:
             topic = topic_name
             key_field = "note_id"
-
-        note_id: str
-        text: str
 
     return Note
 
@@ -52,7 +56,7 @@ def test_every_model_is_delivered_with_its_key(
     messages = consume_all(sandbox.bootstrap_servers, topic, 5000, linger=0.5)
     assert len(messages) == 5000
     decoded = {m.key(): note_cls.deserialize(m.value() or b"", connection=conn) for m in messages}
-    assert decoded == {n.note_id.encode(): n for n in notes}  # type: ignore[attr-defined]
+    assert decoded == {n.note_id.encode(): n for n in notes}
 
 
 def test_empty_input_delivers_nothing(conn: Connection) -> None:
@@ -100,7 +104,7 @@ def test_unserializable_model_stops_everything_before_sending(
     topic = make_topic()
     note_cls = note_model(topic)
     notes = [note_cls(note_id=f"n-{i}", text="ok") for i in range(10)]
-    notes[7] = note_cls.model_construct(note_id="n-7", text=123)
+    notes[7] = note_cls.model_construct(note_id="n-7", text=123)  # type: ignore[arg-type]
 
     with pytest.raises(SerializationError, match=r"models\[7\] cannot be serialized"):
         note_cls.produce_many(notes, connection=conn)

@@ -18,16 +18,20 @@ from flowodm.testing import TopicFactory, consume_all
 pytestmark = pytest.mark.integration
 
 
-def model_for(topic_name: str) -> type[FlowBaseModel]:
+class ReadingFields(FlowBaseModel):
+    """The fields of ``model_for``'s models, so that they are typed."""
+
+    sensor: str
+    value: float
+
+
+def model_for(topic_name: str) -> type[ReadingFields]:
     """A fresh model class whose ``Settings.topic`` is ``topic_name``, keyed by ``sensor``."""
 
-    class Reading(FlowBaseModel):
+    class Reading(ReadingFields):
         class Settings:
             topic = topic_name
             key_field = "sensor"
-
-        sensor: str
-        value: float
 
     return Reading
 

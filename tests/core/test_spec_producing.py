@@ -398,7 +398,7 @@ def test_error_handling(
         caught = e
     # --- end of block
 
-    assert caught is not None
+    assert caught is not None and caught.kafka_error is not None
     assert caught.kafka_error.code() == KafkaError.MSG_SIZE_TOO_LARGE
     assert caught.topic == orders_topic
     out = capsys.readouterr().out
@@ -440,6 +440,6 @@ def test_error_handling_when_the_broker_is_down(
         caught = e
     # --- end of block
 
-    assert caught is not None
+    assert caught is not None and caught.kafka_error is not None
     assert caught.kafka_error.code() == KafkaError._MSG_TIMED_OUT
     assert "may have been written" in capsys.readouterr().out

@@ -11,7 +11,9 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+from flowodm.exceptions import DataFrameValidationError
 from flowodm.kafka.connection import Connection
+from flowodm.pandas import ValidationReport
 from flowodm.sandbox import Sandbox
 from flowodm.testing import consume_all
 from tests.pandas.bars import RecordingBar
@@ -43,3 +45,10 @@ def read_back(
     context = SerializationContext(topic, MessageField.VALUE)
     messages = consume_all(sandbox.bootstrap_servers, topic, expected, linger=linger)
     return [(m.key(), deserializer(m.value(), context), m) for m in messages]
+
+
+def validation_report(error: DataFrameValidationError) -> ValidationReport:
+    """``error.report`` (typed ``object``) as the ``ValidationReport`` it is."""
+    report = error.report
+    assert isinstance(report, ValidationReport)
+    return report

@@ -82,7 +82,8 @@ def test_float32_values_are_kept_exactly_not_rounded() -> None:
 
 @pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
 def test_naive_timestamps_are_utc_for_datetime_fields(unit: str) -> None:
-    series = pd.Series(pd.to_datetime(["2024-01-01 12:00", None])).astype(f"datetime64[{unit}]")
+    # pandas-stubs refuse what pandas accepts: None (NaT) in the list, a computed dtype string.
+    series = pd.Series(pd.to_datetime(["2024-01-01 12:00", None])).astype(f"datetime64[{unit}]")  # type: ignore[arg-type, call-overload]
     out = coerce_series(series, "datetime")
     assert out == [dt.datetime(2024, 1, 1, 12, tzinfo=UTC), None]
     assert type(out[0]) is dt.datetime  # not pd.Timestamp: fastavro's slow path avoided
@@ -127,7 +128,8 @@ def test_containers_are_cleaned_recursively() -> None:
 
 
 def test_categorical_of_timestamps() -> None:
-    series = pd.Series(pd.Categorical(pd.to_datetime(["2024-01-01", None, "2024-01-01"])))
+    # pandas-stubs refuse what pandas accepts: None (NaT) in the list, non-str categories.
+    series = pd.Series(pd.Categorical(pd.to_datetime(["2024-01-01", None, "2024-01-01"])))  # type: ignore[arg-type]
     assert coerce_series(series, "datetime") == [
         dt.datetime(2024, 1, 1, tzinfo=UTC),
         None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -106,10 +106,10 @@ def int_column(draw: st.DrawFn, n: int, low: int = -(2**63), high: int = 2**63 -
         values = st.one_of(st.integers(max(low, 0), high), st.integers(max(low, 0), 2**64 - 1))
         return pd.Series(draw(st.lists(values, min_size=n, max_size=n)), dtype="uint64")
     if kind == "Int64":
-        values = _maybe_missing(draw, st.integers(low, high))
+        maybe_values = _maybe_missing(draw, st.integers(low, high))
         items = [
             None if v is pd.NA or v is np.nan else v
-            for v in draw(st.lists(values, min_size=n, max_size=n))
+            for v in draw(st.lists(maybe_values, min_size=n, max_size=n))
         ]
         return pd.Series(items, dtype="Int64")
     floats = st.one_of(st.integers(max(low, -(2**60)), min(high, 2**60)).map(float), st.floats())
@@ -127,7 +127,8 @@ def time_column(draw: st.DrawFn, n: int) -> pd.Series:
     if zone is not None:
         series = series.dt.tz_localize("UTC").dt.tz_convert(zone)
     if draw(st.booleans()):
-        series = series.astype("datetime64[us]" if zone is None else f"datetime64[us, {zone}]")
+        # pandas-stubs take dtype strings as Literals only; this one is computed.
+        series = series.astype("datetime64[us]" if zone is None else f"datetime64[us, {zone}]")  # type: ignore[call-overload]
     return series
 
 
@@ -202,7 +203,8 @@ def test_reading_frames_encode_identically_to_the_per_row_path(frame: pd.DataFra
 @settings(max_examples=25, deadline=None)
 @given(order_frames())
 def test_a_key_column_gives_the_same_keys(frame: pd.DataFrame) -> None:
-    frame = frame.assign(pk=[f"k{i}" if i % 4 else None for i in range(len(frame))])
+    # pandas-stubs refuse None (a missing key) in a list column; pandas takes it.
+    frame = frame.assign(pk=[f"k{i}" if i % 4 else None for i in range(len(frame))])  # type: ignore[misc]
     fast, slow = _both(Order, frame, key="pk")
     _assert_same(fast, slow)
 
@@ -216,7 +218,9 @@ def test_the_clean_workload_takes_the_columnar_path_entirely() -> None:
             "customer_id": [f"CUST-{i:07d}" for i in range(n)],
             "amount": rng.random(n) * 100,
             "quantity": rng.integers(1, 50, n),
-            "created_at": pd.to_datetime(rng.integers(1.6e12, 1.7e12, n), unit="ms", utc=True),
+            "created_at": pd.to_datetime(
+                rng.integers(1_600_000_000_000, 1_700_000_000_000, n), unit="ms", utc=True
+            ),
             "status": rng.choice(["NEW", "PAID", "SHIPPED"], n),
             "note": [None if i % 3 else f"note {i}" for i in range(n)],
         }
@@ -363,5 +367,7 @@ def test_naive_timestamps_are_written_as_utc_under_any_local_time_zone(local_tz:
     assert fast.columnar == 1
     schema = fastavro.parse_schema(Stamped.avro_schema())
     (value,) = fast.values
-    datum = fastavro.schemaless_reader(io.BytesIO(value[len(HEADER) :]), schema, None)
+    datum = cast(
+        dict[str, Any], fastavro.schemaless_reader(io.BytesIO(value[len(HEADER) :]), schema, None)
+    )
     assert datum["at"] == dt.datetime(2024, 1, 1, 10, 0, 0, 123000, tzinfo=dt.UTC)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 import pytest
 
 from flowodm.exceptions import DataFrameValidationError
-from flowodm.pandas.columns import plan_columns
+from flowodm.pandas.columns import ColumnPlan, plan_columns
+from tests.pandas.conftest import validation_report
 from tests.pandas.models import Invoice, Order
 
 ORDER_COLUMNS = ["order_id", "customer_id", "amount", "quantity", "created_at", "status", "note"]
 
 
-def _mapping(plan: object) -> dict[object, str]:
-    return {col: f.name for col, f in plan.pairs}  # type: ignore[attr-defined]
+def _mapping(plan: ColumnPlan) -> dict[Hashable, str]:
+    return {col: f.name for col, f in plan.pairs}
 
 
 def test_columns_match_fields_by_name() -> None:
@@ -35,7 +38,7 @@ def test_every_missing_and_extra_column_is_listed_at_once() -> None:
         assert repr(name) in message
     assert "did you mean 'amount'?" in message
     assert "Nothing was sent" in message
-    report = info.value.report
+    report = validation_report(info.value)
     assert report.total == 7
     assert report.valid == 0
     kinds = sorted((e.type, e.field) for e in report.errors)

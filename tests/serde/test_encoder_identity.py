@@ -426,7 +426,7 @@ def test_union_choice_inside_maps_and_recursive_records() -> None:
             {"name": "m", "type": {"type": "map", "values": ISSUE_SCHEMA["items"]}},
         ],
     }
-    datum = {"next": {"next": None, "m": {"k": {}}}, "m": {}}
+    datum: dict[str, Any] = {"next": {"next": None, "m": {"k": {}}}, "m": {}}
     want = b"\x02\x00\x02\x02k\x02\x00\x00"  # Node, m: one entry "k" -> branch 1 (R1660)
     assert fastavro_bytes(node, datum, strict=True) == want
     for specialise in (True, False):
