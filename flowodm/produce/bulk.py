@@ -297,6 +297,20 @@ class BulkSender(Generic[RefT]):
         return list(self._failed)
 
     @property
+    def producer(self) -> FlowProducer | None:
+        """The producer sending for this sender now (pooled, replaced after fencing), or ``None``
+        once the sender is closed."""
+        return self._producer
+
+    @property
+    def tracked(self) -> int:
+        """Messages sent and not yet known to be acknowledged, kept to attribute failures.
+
+        Bounded by ``max_tracked`` (plus a quarter), whatever the batch size.
+        """
+        return self._window.size
+
+    @property
     def client_error(self) -> ClientErrorReport | None:
         """The last client-level error of this sender's producers, if it may explain failures.
 

@@ -210,6 +210,15 @@ class ModelCodec(Generic[M]):
         return SUBJECT_STRATEGIES[strategy](topic, self._full_name(), False)
 
     @property
+    def direct(self) -> bool:
+        """Whether values are encoded straight from instance dicts (no datum is built).
+
+        True for models whose dict is their Avro datum, until the first value the specialised
+        encoder refuses (a plain ``Enum`` member, say): from then on values take the datum path.
+        """
+        return self._direct is not None
+
+    @property
     def framed(self) -> bool:
         """Whether values carry the Confluent header (registry configured, wire format on)."""
         return self._framed

@@ -135,7 +135,8 @@ def test_librdkafka_writes_nothing_to_stderr_and_each_error_is_logged_once(
         # A bulk producer of the same connection is polled by its sender, not the poller.
         sender: BulkSender[int] = BulkSender(connection, "nowhere", timeout=60, stall_timeout=60)
         sender.send(b"value", None, 0)
-        bulk_log = sender._require_open().error_log
+        assert sender.producer is not None
+        bulk_log = sender.producer.error_log
         assert bulk_log is not None
         wait_until(lambda: sender.poll(0.05) == 0 and bulk_log.last is not None, "bulk error")
         sender.abort()

@@ -28,6 +28,7 @@ from flowodm.exceptions import (
 )
 from flowodm.kafka.connection import codec_host, connect, disconnect
 from flowodm.sandbox import Sandbox
+from flowodm.schema.model_schema import model_converter
 from flowodm.serde.avro import AvroCodec
 from flowodm.serde.model_codec import ModelCodec, get_model_codec
 from flowodm.serde.registry import RegistryAdapter
@@ -300,8 +301,8 @@ def test_direct_encoding_writes_the_bytes_of_the_datum_path() -> None:
 
     values = codec.values_bytes(stamps)
 
-    assert codec._direct is not None  # every one went the direct way
-    expected = [reference.encode(codec._converter.to_datum(s)) for s in stamps]
+    assert codec.direct  # every one went the direct way
+    expected = [reference.encode(model_converter(Stamp).to_datum(s)) for s in stamps]
     assert values == expected
     assert [codec.decode(v).at for v in values] == [
         dt.datetime(2026, 5, 1, 10, 0, 0, 250000, tzinfo=dt.UTC),
@@ -322,11 +323,11 @@ def test_a_value_the_encoder_refuses_takes_the_datum_path() -> None:
     setattr(Diary, SETTINGS_ATTRIBUTE, ModelSettings(topic=_topic()))
     codec = get_model_codec(Diary, Host())
     entries = [Diary(mood=Mood.HAPPY, day=i) for i in range(3)]
-    assert codec._direct is not None
+    assert codec.direct
 
     values = codec.values_bytes(entries)
 
-    assert codec._direct is None  # dropped after the first refusal
+    assert not codec.direct  # dropped after the first refusal
     reference = AvroCodec(codec.schema, specialise=False)
     assert values == [reference.encode({"mood": "happy", "day": i}) for i in range(3)]
     assert [codec.decode(v) for v in values] == entries

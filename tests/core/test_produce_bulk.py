@@ -134,13 +134,13 @@ def test_failure_reports_map_to_refs_through_the_in_flight_window(
     sender._window.add(b"v", b"k", "second", None)
     fenced = KafkaError(KafkaError.PRODUCER_FENCED, "fenced")
     sender._on_error(fenced, Message(topic=topic, partition=0, key=b"k", value=b"v"))
-    old_producer = sender._producer
+    old_producer = sender.producer
 
     sender.poll()
 
     assert [(f.ref, f.maybe_written) for f in sender.failed] == [("first", True)]
-    assert sender._window.size == 0  # queue empty: the window was forgotten
-    assert sender._producer is not old_producer  # a fenced producer is replaced
+    assert sender.tracked == 0  # queue empty: the window was forgotten
+    assert sender.producer is not old_producer  # a fenced producer is replaced
     sender.send(b"after", None, "after")
     assert [f.ref for f in sender.close().failed] == ["first"]
 
@@ -152,7 +152,7 @@ def test_in_flight_window_stays_bounded(conn: Connection, make_topic: TopicFacto
     largest = 0
     for i in range(600):
         sender.send(i.to_bytes(4, "big"), None, i)
-        largest = max(largest, sender._window.size)
+        largest = max(largest, sender.tracked)
     assert sender.close().delivered == 600
     assert 50 <= largest <= 50 + 50 // 4
 
@@ -206,13 +206,13 @@ def test_healthy_producer_is_reused_by_the_next_sender(
 ) -> None:
     topic = make_topic()
     first: BulkSender[int] = BulkSender(conn, topic, timeout=30, stall_timeout=30)
-    producer = first._producer
+    producer = first.producer
     first.send(b"a", None, 0)
     first.close()
     second: BulkSender[int] = BulkSender(conn, topic, timeout=30, stall_timeout=30)
-    assert second._producer is producer
+    assert second.producer is producer
     other_timeout: BulkSender[int] = BulkSender(conn, topic, timeout=20, stall_timeout=30)
-    assert other_timeout._producer is not producer
+    assert other_timeout.producer is not producer
     second.close()
     other_timeout.close()
 
@@ -223,7 +223,7 @@ def test_closing_the_connection_closes_its_pooled_producers(
     topic = make_topic()
     connection = _connection(sandbox.bootstrap_servers)
     sender: BulkSender[int] = BulkSender(connection, topic, timeout=30, stall_timeout=30)
-    pooled = sender._producer
+    pooled = sender.producer
     assert pooled is not None
     sender.send(b"a", None, 0)
     assert sender.close().delivered == 1  # the drained producer goes back to the pool
@@ -256,7 +256,7 @@ def test_an_idle_pooled_producer_is_closed_after_idle_seconds(
 ) -> None:
     monkeypatch.setattr(POOL, "idle_seconds", 0.2)
     sender: BulkSender[int] = BulkSender(conn, make_topic(), timeout=30, stall_timeout=30)
-    pooled = sender._producer
+    pooled = sender.producer
     sender.send(b"a", None, 0)
     assert sender.close().delivered == 1
 
@@ -265,7 +265,7 @@ def test_an_idle_pooled_producer_is_closed_after_idle_seconds(
     with pytest.raises(RuntimeError, match="closed"):
         pooled.poll(0)
     fresh: BulkSender[int] = BulkSender(conn, "t", timeout=30, stall_timeout=30)
-    assert fresh._producer is not pooled
+    assert fresh.producer is not pooled
     fresh.close()
 
 
@@ -276,7 +276,7 @@ def test_at_most_max_idle_producers_are_kept_per_connection(
     senders: list[BulkSender[int]] = [
         BulkSender(conn, topic, timeout=30, stall_timeout=30) for _ in range(MAX_IDLE + 1)
     ]
-    producers = [s._producer for s in senders]
+    producers = [s.producer for s in senders]
     for sender in senders:
         sender.close()
 
@@ -284,7 +284,7 @@ def test_at_most_max_idle_producers_are_kept_per_connection(
     again: list[BulkSender[int]] = [
         BulkSender(conn, topic, timeout=30, stall_timeout=30) for _ in range(MAX_IDLE)
     ]
-    assert {id(s._producer) for s in again} == {id(p) for p in producers[:MAX_IDLE]}
+    assert {id(s.producer) for s in again} == {id(p) for p in producers[:MAX_IDLE]}
     for sender in again:
         sender.close()
 
@@ -358,7 +358,9 @@ def test_delivered_is_never_negative_while_the_broker_is_unreachable(dead_bootst
     # counts them, so reading it without serving them first made `delivered` negative.
     with _connection(dead_bootstrap) as connection:
         sender: BulkSender[int] = BulkSender(connection, "nowhere", timeout=5, stall_timeout=5)
-        wait_until(lambda: len(sender._require_open()) > 0, "a queued client error event")
+        producer = sender.producer
+        assert producer is not None
+        wait_until(lambda: len(producer) > 0, "a queued client error event")
         assert sender.delivered == 0
         assert sender.close().delivered == 0
 
@@ -370,7 +372,8 @@ def test_stall_with_the_broker_down_counts_only_messages_as_outstanding(
         sender: BulkSender[int] = BulkSender(connection, "nowhere", timeout=60, stall_timeout=1)
         for i in range(50):
             sender.send(f"v{i}".encode(), None, i)
-        producer = sender._require_open()
+        producer = sender.producer
+        assert producer is not None
         # Let connection-error events pile up on the queue next to the 50 messages.
         wait_until(lambda: len(producer) > 50, "client error events queued after the messages")
         assert sender.delivered == 0

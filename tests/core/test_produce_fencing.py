@@ -136,14 +136,14 @@ def test_bulk_sender_replaces_a_fenced_producer(proxied_broker: tuple[str, Stall
         sender.send(b"b", None, "b")
         wait_until(lambda: sender.poll(0.05) == 1 and len(sender.failed) == 1, "'b' to time out")
         proxy.stalled.clear()
-        first_producer = sender._producer
+        first_producer = sender.producer
 
         sender.send(b"c", None, "c")  # Tansu fences the bumped epoch
         wait_until(lambda: sender.poll(0.05) == 1 and len(sender.failed) == 2, "'c' to fail")
         sender.send(b"d", None, "d")  # a fresh producer delivers again
         result = sender.close()
 
-    assert sender._producer is None and first_producer is not None
+    assert sender.producer is None and first_producer is not None
     assert [(f.ref, f.kafka_error.code(), f.maybe_written) for f in result.failed] == [
         ("b", KafkaError._MSG_TIMED_OUT, True),
         ("c", KafkaError.PRODUCER_FENCED, True),
