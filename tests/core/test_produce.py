@@ -29,27 +29,10 @@ from flowodm.produce.results import DeliveryResult
 from flowodm.sandbox import Sandbox
 from flowodm.testing import TopicFactory, consume_all
 from tests.core.helpers import dead_address, pollers, wait_until
+from tests.core.models import model_for
 from tests.schema.tz import local_tz  # noqa: F401 - the fixture, used by name
 
 pytestmark = pytest.mark.integration
-
-
-class ReadingFields(FlowBaseModel):
-    """The fields of ``model_for``'s models, so that they are typed."""
-
-    sensor: str
-    value: float
-
-
-def model_for(topic_name: str) -> type[ReadingFields]:
-    """A fresh model class producing to ``topic_name``, keyed by ``sensor``."""
-
-    class Reading(ReadingFields):
-        class Settings:
-            topic = topic_name
-            key_field = "sensor"
-
-    return Reading
 
 
 @pytest.fixture

@@ -11,29 +11,11 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from flowodm.exceptions import ArgumentTypeError, InvalidArgumentError, SerializationError
 from flowodm.kafka.connection import Connection
-from flowodm.model import FlowBaseModel
 from flowodm.sandbox import Sandbox
 from flowodm.testing import TopicFactory, consume_all
+from tests.core.models import model_for
 
 pytestmark = pytest.mark.integration
-
-
-class ReadingFields(FlowBaseModel):
-    """The fields of ``model_for``'s models, so that they are typed."""
-
-    sensor: str
-    value: float
-
-
-def model_for(topic_name: str) -> type[ReadingFields]:
-    """A fresh model class whose ``Settings.topic`` is ``topic_name``, keyed by ``sensor``."""
-
-    class Reading(ReadingFields):
-        class Settings:
-            topic = topic_name
-            key_field = "sensor"
-
-    return Reading
 
 
 def test_every_produce_call_writes_to_the_topic_given(
