@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from confluent_kafka import KafkaError
 
     from flowodm.kafka.errors import ClientErrorReport
+    from flowodm.pandas.reports import ValidationReport
 
 __all__ = [
     "ArgumentTypeError",
@@ -212,10 +213,11 @@ class DeserializationError(ConsumerError):
 class DataFrameValidationError(FlowODMError):
     """Rows of a DataFrame failed validation; ``report`` lists every row and reason.
 
-    ``report`` is a ``flowodm.pandas.ValidationReport`` (or the ``ProduceReport`` of the run).
+    ``report`` is a ``flowodm.pandas.ValidationReport``: the invalid rows (or column problems),
+    each with its index, field and reason.
     """
 
-    def __init__(self, message: str, *, report: object):
+    def __init__(self, message: str, *, report: ValidationReport):
         super().__init__(message)
         self.report = report
 

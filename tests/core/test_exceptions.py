@@ -31,6 +31,7 @@ from flowodm.exceptions import (
     SettingsError,
 )
 from flowodm.kafka.errors import ClientErrorReport
+from flowodm.pandas.reports import RowError, ValidationReport
 from flowodm.produce.results import FailedMessage, ProduceManyResult
 
 
@@ -114,7 +115,12 @@ _EXAMPLES: list[FlowODMError] = [
     BulkDeliveryTimeoutError("stalled", result=_RESULT, topic="t", client_error=None),
     ConsumerError("read"),
     DeserializationError("garbage", model="Order", field="amount"),
-    DataFrameValidationError("rows", report={"rows": [3, 4]}),
+    DataFrameValidationError(
+        "rows",
+        report=ValidationReport(
+            model="Order", total=5, errors=(RowError(3, "amount", "not a number", "float", "x"),)
+        ),
+    ),
     SandboxError("broker"),
 ]
 

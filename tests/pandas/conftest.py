@@ -48,7 +48,7 @@ def read_back(
 
 
 def validation_report(error: DataFrameValidationError) -> ValidationReport:
-    """``error.report`` (typed ``object``) as the ``ValidationReport`` it is."""
+    """``error.report``, checked to be the ``ValidationReport`` every raise site passes."""
     report = error.report
     assert isinstance(report, ValidationReport)
     return report
