@@ -108,7 +108,7 @@ class RunOptions(TypedDict, total=False):
         dead_letter: A topic that receives each invalid row as JSON (``index``, ``values``,
             ``errors``, ``model``, ``topic``), keyed as the row would have been when its key
             value is present and usable; needs ``on_invalid="report"``.
-        chunk_size: Rows coerced, checked and encoded together (default 10,000).
+        chunk_size: Rows coerced, checked and encoded together (default 8,192).
         progress: ``None`` (a bar in notebooks and terminals unless ``FLOWODM_PROGRESS=0``),
             ``False``, ``True``, ``"text"``, ``"widget"``, or a tqdm class. The bar counts rows
             acknowledged by the broker.
