@@ -89,8 +89,25 @@ _EXPORTS = {
     "ModelSettings": "flowodm.settings",
 }
 
+#: Public submodules reachable as attributes after a bare ``import flowodm`` (loaded on use).
+_SUBMODULES = (
+    "cli",
+    "consume",
+    "exceptions",
+    "kafka",
+    "model",
+    "pandas",
+    "produce",
+    "progress",
+    "sandbox",
+    "schema",
+    "serde",
+    "settings",
+    "testing",
+)
+
 if not _typing.TYPE_CHECKING:  # type checkers see the imports above, so a misspelt name is an error
-    __getattr__, __dir__ = _attach(__name__, _EXPORTS)
+    __getattr__, __dir__ = _attach(__name__, _EXPORTS, _SUBMODULES)
 
 _register_accessor()
 

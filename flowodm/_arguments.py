@@ -7,6 +7,7 @@ keyword ``ArgumentTypeError`` (a ``TypeError``); both name the argument and what
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -48,13 +49,14 @@ def positive_seconds(name: str, value: object) -> float:
 
     Raises:
         ArgumentTypeError: ``value`` is not a number.
-        InvalidArgumentError: ``value`` is zero or negative (or NaN).
+        InvalidArgumentError: ``value`` is zero, negative, NaN or infinite (a wait that never
+            ends is a hang, not a timeout).
     """
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise ArgumentTypeError(
             f"{name} must be a positive number of seconds, got {value!r}", argument=name
         )
-    if not value > 0:
+    if not (value > 0 and math.isfinite(value)):
         raise InvalidArgumentError(
             f"{name} must be a positive number of seconds, got {value!r}", argument=name
         )

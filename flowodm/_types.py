@@ -7,8 +7,8 @@ run time), so that importing a model never loads the Kafka client.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypedDict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias, TypedDict
 
 if TYPE_CHECKING:
     from confluent_kafka import KafkaError, Message
@@ -54,8 +54,16 @@ UNSET: Final = _Unset()
 Headers: TypeAlias = dict[str, str | bytes | None] | list[tuple[str, str | bytes | None]]
 #: A message's CreateTime: a datetime (naive = UTC) or milliseconds since the epoch.
 Timestamp: TypeAlias = int | dt.datetime | None
-#: ``callback(err, msg)`` of ``produce_nowait``: ``err`` is ``None`` once the broker acknowledged.
-DeliveryCallback: TypeAlias = "Callable[[KafkaError | None, Message], None]"
+
+
+class DeliveryCallback(Protocol):
+    """``callback(err, msg)`` of ``produce_nowait``: ``err`` is ``None`` once acknowledged.
+
+    A protocol rather than a ``Callable`` alias so that ``typing.get_type_hints`` resolves it
+    without importing confluent-kafka here.
+    """
+
+    def __call__(self, err: KafkaError | None, msg: Message, /) -> None: ...
 
 
 class MessageOptions(TypedDict, total=False):

@@ -96,6 +96,11 @@ class MissingExtraError(ConfigurationError, ImportError):
         self.module = module
         self.extra = extra
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # ImportError keeps name and path in slots, outside __dict__: carry them explicitly.
+        restore, arguments, state = super().__reduce__()
+        return (restore, arguments, {**state, "name": self.name, "path": self.path})
+
 
 class InvalidArgumentError(FlowODMError, ValueError):
     """An argument has a value the call cannot use; the message names it and what it takes."""

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from flowodm._optional import require
-from flowodm.exceptions import ConfigurationError
+from flowodm.exceptions import ArgumentTypeError, ConfigurationError, InvalidArgumentError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -119,9 +119,11 @@ def progress_factory(progress: ProgressOption) -> Callable[..., ProgressBar] | N
     if progress is True or progress in ("auto", "text", "widget"):
         tier: Tier = "auto" if progress is True else progress
         return _bar_class(tier, explicit=True)
-    raise ConfigurationError(
+    error = InvalidArgumentError if isinstance(progress, str) else ArgumentTypeError
+    raise error(
         f"progress={progress!r} is not understood: use None, True, False, 'auto', 'text', "
-        "'widget' or a tqdm class"
+        "'widget' or a tqdm class",
+        argument="progress",
     )
 
 

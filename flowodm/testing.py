@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import pytest
 
+from flowodm.exceptions import InvalidArgumentError
 from flowodm.sandbox import Sandbox, start, stop
 from flowodm.sandbox.topics import consume_all, create_topic
 
@@ -137,11 +138,14 @@ def make_topic(_flowodm_admin: AdminClient) -> Iterator[TopicFactory]:
 
     def factory(partitions: int = 1, prefix: str = "t") -> str:
         if not _TOPIC_PREFIX.fullmatch(prefix):
-            raise ValueError(
-                f"topic prefix {prefix!r} must be 1-100 characters of letters, digits, . _ -"
+            raise InvalidArgumentError(
+                f"topic prefix {prefix!r} must be 1-100 characters of letters, digits, . _ -",
+                argument="prefix",
             )
         if partitions < 1:
-            raise ValueError(f"partitions must be at least 1, got {partitions}")
+            raise InvalidArgumentError(
+                f"partitions must be at least 1, got {partitions}", argument="partitions"
+            )
         name = f"{prefix}-{uuid.uuid4().hex[:12]}"
         create_topic(_flowodm_admin, name, partitions)
         created.append(name)

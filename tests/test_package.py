@@ -55,6 +55,15 @@ def test_unknown_attribute_is_an_attribute_error() -> None:
         _ = flowodm.no_such_name  # type: ignore[attr-defined]
 
 
+def test_public_submodules_are_attributes_after_a_bare_import() -> None:
+    out = _run(
+        "import flowodm\n"
+        "print(flowodm.exceptions.FlowODMError.__name__, flowodm.kafka.__name__, "
+        "'exceptions' in dir(flowodm))"
+    )
+    assert out == "FlowODMError flowodm.kafka True"
+
+
 def _run(code: str) -> str:
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
@@ -105,3 +114,44 @@ def test_the_registry_process_loads_only_its_own_package() -> None:
     )
     # The parent packages' inits (lazy: they load nothing) and the stdlib-only pandas hook.
     assert out == "['flowodm', 'flowodm._lazy', 'flowodm._pandas_hook', 'flowodm.sandbox']"
+
+
+def test_the_registry_contract_forbids_every_other_module() -> None:
+    import pkgutil
+    import tomllib
+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"][
+        "importlinter"
+    ]["contracts"]
+    [registry] = [c for c in contracts if c.get("source_modules") == ["flowodm.sandbox.registry"]]
+    forbidden = set(registry["forbidden_modules"])
+
+    def children(package: str, path: Path) -> set[str]:
+        return {f"{package}.{info.name}" for info in pkgutil.iter_modules([str(path)])}
+
+    expected = children("flowodm", ROOT / "flowodm") | children(
+        "flowodm.sandbox", ROOT / "flowodm" / "sandbox"
+    )
+    expected -= {"flowodm.sandbox", "flowodm.sandbox.registry", "flowodm.__main__"}
+    assert expected <= forbidden, f"add to the registry contract: {sorted(expected - forbidden)}"
+
+
+def _moved_modules() -> list[tuple[str, list[str]]]:
+    import re
+
+    text = (ROOT / "docs" / "changes.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (`flowodm[^|]*) \| ([^|]*) \|$", text, flags=re.MULTILINE)
+    return [
+        (old, re.findall(r"`(flowodm(?:\.[a-z_]+)+)`", new))
+        for was, new in rows
+        for old in re.findall(r"`(flowodm[.a-z_]*)`", was)
+    ]
+
+
+def test_the_changes_page_names_real_moves() -> None:
+    moves = _moved_modules()
+    assert len(moves) >= 10
+    for old, new in moves:
+        with pytest.raises(ModuleNotFoundError):
+            importlib.import_module(old)
+        assert new and all(importlib.import_module(module) for module in new), old

@@ -49,8 +49,6 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
     "linger.ms": 5,
 }
 
-# Substrings of librdkafka / registry-client keys whose values are secret.
-
 
 def _env(field: str, *upstream: str) -> AliasChoices:
     """Env names for a field: ``FLOWODM_<FIELD>`` first, then upstream's names."""

@@ -2,7 +2,7 @@
 
 - ``ClientErrorLog`` is every producer's ``error_cb``: it keeps the last client-level error
   (``last``, a ``ClientErrorReport`` that timeout errors quote) and logs each kind at most every
-  30 s per connection on ``flowodm.kafka.connection``, or hands it to the user's own ``error_cb``
+  30 s per connection on ``flowodm.connection``, or hands it to the user's own ``error_cb``
   instead.
 - ``LibrdkafkaLog`` is every producer's ``logger``: librdkafka's own log lines (otherwise
   ``%3|…|FAIL|…`` on stderr) go to the ``flowodm.librdkafka`` logger when the producer is

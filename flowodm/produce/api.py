@@ -90,10 +90,13 @@ _NOWAIT_OPTIONS = NowaitOptions.__optional_keys__
 _BATCH_OPTIONS = BatchOptions.__optional_keys__
 
 
-def prepare(obj: BaseModel, options: MessageOptions) -> tuple[Connection, Outgoing]:
+def prepare(
+    obj: BaseModel, options: MessageOptions, conn: Connection | None = None
+) -> tuple[Connection, Outgoing]:
     """Encode ``obj`` (value, key) and check the produce options, sending nothing.
 
     ``topic`` overrides ``Settings.topic`` (the subject follows it under the topic strategies).
+    ``conn`` is the connection the caller already resolved from the options (else resolved here).
 
     Raises:
         SettingsError: the model has no topic (and none is given).
@@ -102,7 +105,8 @@ def prepare(obj: BaseModel, options: MessageOptions) -> tuple[Connection, Outgoi
         InvalidArgumentError: ``partition``, ``timestamp``, ``headers`` or ``topic`` are wrong.
     """
     topic = options.get("topic")
-    conn = _connection(options.get("connection"), type(obj), topic)
+    if conn is None:
+        conn = _connection(options.get("connection"), type(obj), topic)
     codec = _codec(type(obj), conn, topic)
     target = codec.topic
     key = options.get("key", UNSET)
@@ -151,13 +155,14 @@ async def aproduce(obj: BaseModel, **options: Unpack[ProduceOptions]) -> Deliver
     """Produce ``obj`` and await its acknowledgement without blocking the event loop."""
     reject_unknown("aproduce", options, _PRODUCE_OPTIONS)
     topic = options.get("topic")
-    codec = _codec(type(obj), _connection(options.get("connection"), type(obj), topic), topic)
+    conn = _connection(options.get("connection"), type(obj), topic)
+    codec = _codec(type(obj), conn, topic)
     if codec not in _resolved_codecs:
         # The registry round trip (once per model class) must not block the event loop.
         await asyncio.to_thread(_resolve, codec)
     # Encoding is CPU work of a few microseconds: done inline, it keeps the call order and
     # avoids a thread hop per message.
-    conn, outgoing = prepare(obj, options)
+    conn, outgoing = prepare(obj, options, conn)
     wait = _timeout(options.get("timeout"), conn)
     loop = asyncio.get_running_loop()
     started = time.monotonic()

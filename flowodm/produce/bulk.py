@@ -44,6 +44,7 @@ from typing import Generic, TypeVar
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+from flowodm._types import Headers
 from flowodm.exceptions import BulkDeliveryTimeoutError, ProducerError
 from flowodm.kafka.clients import FlowProducer
 from flowodm.kafka.errors import ClientErrorReport, is_producer_broken, may_have_been_written
@@ -51,11 +52,10 @@ from flowodm.kafka.pool import POOL, ProducerFactory, Route
 from flowodm.produce.inflight import InflightWindow
 from flowodm.produce.results import BulkResult, FailedDelivery
 
-__all__ = ["BulkSender", "Headers", "ProducerFactory"]
+__all__ = ["BulkSender", "ProducerFactory"]
 
 RefT = TypeVar("RefT")
 
-Headers = dict[str, str | bytes | None] | list[tuple[str, str | bytes | None]]
 
 # Housekeeping (serve error reports, report progress, prune the window) every this many sends.
 _MAINTAIN_EVERY = 1024

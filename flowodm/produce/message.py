@@ -9,12 +9,11 @@ anything is sent.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from flowodm._types import Headers
+from flowodm._types import DeliveryCallback, Headers, Timestamp
 from flowodm.exceptions import (
     ArgumentTypeError,
     DeliveryTimeoutError,
@@ -25,16 +24,11 @@ from flowodm.kafka.errors import ClientErrorReport, describe_error
 from flowodm.produce.results import DeliveryResult
 
 __all__ = [
-    "DeliveryCallback",
     "Outgoing",
-    "Timestamp",
     "check_headers",
     "check_partition",
     "timestamp_ms",
 ]
-
-DeliveryCallback = Callable[[KafkaError | None, Message], None]
-Timestamp = int | dt.datetime | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,8 @@ import time
 import uuid
 from typing import TYPE_CHECKING
 
+from flowodm.exceptions import InvalidArgumentError
+
 if TYPE_CHECKING:
     from confluent_kafka import Consumer, Message
     from confluent_kafka.admin import AdminClient
@@ -42,7 +44,9 @@ def consume_all(
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
     if expected < 0:
-        raise ValueError(f"expected must be 0 or more messages, got {expected}")
+        raise InvalidArgumentError(
+            f"expected must be 0 or more messages, got {expected}", argument="expected"
+        )
 
     consumer = Consumer(
         {

@@ -147,6 +147,15 @@ def test_every_error_pickles_with_its_attributes(error: FlowODMError) -> None:
             assert restored == value, name
 
 
+def test_a_missing_extra_keeps_import_errors_name_and_path_through_pickle() -> None:
+    error = MissingExtraError("no pandas", module="pandas", extra="pandas")
+    error.path = "/site-packages/pandas"
+
+    copy = pickle.loads(pickle.dumps(error))
+
+    assert (copy.name, copy.path) == ("pandas", "/site-packages/pandas")
+
+
 def test_a_missing_extra_is_caught_as_an_import_error() -> None:
     with pytest.raises(ImportError) as info:
         require("flowodm_no_such_module", extra="pandas")

@@ -102,24 +102,28 @@ def test_unknown_partition_is_a_producer_error_with_the_kafka_error(
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "match"),
+    ("kwargs", "error", "match"),
     [
-        ({"partition": -2}, "partition must be a non-negative int"),
-        ({"partition": True}, "partition must be a non-negative int"),
-        ({"timestamp": "yesterday"}, "timestamp must be a datetime"),
-        ({"timestamp": -5}, "timestamp must be a datetime"),
-        ({"headers": {"n": 1}}, "headers must be a dict or a list"),
-        ({"headers": [("n",)]}, "headers must be a dict or a list"),
+        ({"partition": -2}, InvalidArgumentError, "partition must be a non-negative int"),
+        ({"partition": True}, ArgumentTypeError, "partition must be a non-negative int"),
+        ({"timestamp": "yesterday"}, ArgumentTypeError, "timestamp must be a datetime"),
+        ({"timestamp": -5}, InvalidArgumentError, "timestamp must be a datetime"),
+        ({"headers": {"n": 1}}, ArgumentTypeError, "headers must be a dict or a list"),
+        ({"headers": [("n",)]}, ArgumentTypeError, "headers must be a dict or a list"),
     ],
 )
 def test_bad_arguments_are_refused_before_sending(
-    conn: Connection, kwargs: dict[str, object], match: str
+    conn: Connection, kwargs: dict[str, object], error: type[InvalidArgumentError], match: str
 ) -> None:
+    # A bad value is an InvalidArgumentError (a ValueError) only; a wrong type is the
+    # ArgumentTypeError subclass, a TypeError too.
     reading = model_for(f"args-{uuid.uuid4().hex}")(sensor="s", value=0.0)
     with pytest.raises(InvalidArgumentError, match=match) as info:
         reading.produce(connection=conn, **kwargs)  # type: ignore[arg-type]
+    assert type(info.value) is error
     assert info.value.argument == next(iter(kwargs))
     assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, TypeError) == (error is ArgumentTypeError)
 
 
 def test_unknown_option_is_a_type_error_naming_the_closest(conn: Connection) -> None:
@@ -135,12 +139,20 @@ def test_unknown_option_is_a_type_error_naming_the_closest(conn: Connection) -> 
         reading.produce(callback=print, connection=conn)  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="'key'"):
         type(reading).produce_many([reading], key="x", connection=conn)  # type: ignore[call-arg]
+    with pytest.raises(ArgumentTypeError, match=r"'kye' \(did you mean 'key'\?\)"):
+        asyncio.run(reading.aproduce(kye="s-1", connection=conn))  # type: ignore[call-arg]
+    with pytest.raises(ArgumentTypeError, match=r"'key' \(did you mean 'keys'\?\)"):
+        asyncio.run(
+            type(reading).aproduce_many([reading], key="x", connection=conn)  # type: ignore[call-arg]
+        )
 
 
 def test_non_positive_timeout_is_refused(conn: Connection) -> None:
     reading = model_for(f"args-{uuid.uuid4().hex}")(sensor="s", value=0.0)
     with pytest.raises(InvalidArgumentError, match="timeout must be a positive number"):
         reading.produce(timeout=0, connection=conn)
+    with pytest.raises(InvalidArgumentError, match="got inf"):
+        reading.produce(timeout=float("inf"), connection=conn)  # never ending is a hang
     with pytest.raises(ArgumentTypeError, match="timeout must be a positive number"):
         reading.produce(timeout="5", connection=conn)  # type: ignore[arg-type]
 

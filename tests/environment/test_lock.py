@@ -7,9 +7,12 @@ the package index tomorrow changes nothing until scripts/lock moves the lock.
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
+import sys
 import tomllib
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from packaging.requirements import Requirement
@@ -18,18 +21,24 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parents[2]
 LOCK = ROOT / "requirements" / "dev.lock"
 BOOTSTRAP = ROOT / "scripts" / "_bootstrap.sh"
-_ENTRY = re.compile(r"^(?P<spec>[A-Za-z0-9][^\s;\\]*==[^\s;\\]+)(?:\s*;[^\\]*)?\s*\\$")
+sys.path.insert(0, str(ROOT / "scripts"))
+import check_env  # noqa: E402  (scripts/ is not a package)
+
+_ENTRY = re.compile(r"^(?P<spec>[A-Za-z0-9][^\s\\]*?)(?:\s*;[^\\]*)?\s*\\$")
 
 
 def _entries() -> list[tuple[Requirement, list[str]]]:
-    """Every pin of the lock with its hash lines."""
+    """Every requirement of the lock with its hash lines; any other kind of line fails."""
     entries: list[tuple[Requirement, list[str]]] = []
-    for line in LOCK.read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(LOCK.read_text(encoding="utf-8").splitlines(), 1):
+        text = line.strip()
         match = _ENTRY.match(line)
         if match:
             entries.append((Requirement(match["spec"]), []))
-        elif line.strip().startswith("--hash=") and entries:
-            entries[-1][1].append(line.strip())
+        elif text.startswith("--hash=") and entries:
+            entries[-1][1].append(text.removesuffix("\\").strip())
+        elif text and not text.startswith("#"):
+            pytest.fail(f"requirements/dev.lock:{number} is neither a pin nor a hash: {line!r}")
     return entries
 
 
@@ -70,6 +79,37 @@ def test_the_lock_satisfies_pyproject_and_the_tools(requirement: Requirement) ->
     )
 
 
+def test_the_installed_environment_satisfies_pyproject_through_extras() -> None:
+    # What the bootstrap checks after installing: every requirement of flowodm[dev], followed
+    # through extras and markers, is met by the environment this suite runs in.
+    assert check_env.unmet() == []
+
+
+def test_the_environment_check_names_what_is_missing_or_outside_its_range(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A made-up environment: top 1.0 whose extra "x" needs child>=2 (installed: 1.5) and gone,
+    # and whose extra "y" needs unused; only what top[x] reaches counts.
+    requires = {
+        "top": ['child>=2; extra == "x"', 'gone; extra == "x"', 'unused; extra == "y"'],
+        "child": [],
+    }
+    versions = {"top": "1.0", "child": "1.5"}
+
+    def distribution(name: str) -> SimpleNamespace:
+        if name not in versions:
+            raise importlib.metadata.PackageNotFoundError(name)
+        return SimpleNamespace(version=versions[name], requires=requires[name])
+
+    monkeypatch.setattr(importlib.metadata, "distribution", distribution)
+
+    assert check_env.unmet("top[x]>=1") == [
+        "child>=2 (needed by top 1.0): 1.5",
+        "gone (needed by top 1.0) is missing",
+    ]
+    assert check_env.unmet("top>=2") == ["top>=2 (needed by the project): 1.0"]
+
+
 def test_the_bootstrap_installs_only_the_lock() -> None:
     script = BOOTSTRAP.read_text(encoding="utf-8")
     commands = script.replace("\\\n", " ").splitlines()  # join continued lines
@@ -80,3 +120,6 @@ def test_the_bootstrap_installs_only_the_lock() -> None:
     assert {"--no-deps", "--no-build-isolation", "-e", "."} <= set(project)
     assert "--upgrade" not in script  # nothing moves to the index's newest release
     assert "LOCK=${FLOWODM_LOCK:-requirements/dev.lock}" in script
+    assert '"$VENV/bin/python" scripts/check_env.py' in script
+    # A changed lock makes the environment anew, so a package the lock dropped is gone too.
+    assert 'rm -rf "$VENV"' in script

@@ -10,8 +10,12 @@ import pandas as pd
 import pytest
 
 import flowodm.pandas  # noqa: F401  (registers df.flowodm)
-from flowodm.exceptions import ArgumentTypeError, ConfigurationError, DataFrameValidationError
-from flowodm.pandas import ProduceReport, ValidationReport
+from flowodm.exceptions import (
+    ArgumentTypeError,
+    DataFrameValidationError,
+    InvalidArgumentError,
+)
+from flowodm.pandas import ProduceReport, ProduceRun, ValidationReport
 from tests.pandas.conftest import validation_report
 from tests.pandas.models import Invoice, Order, Reading, Status
 from tests.schema.tz import local_tz
@@ -267,7 +271,7 @@ def test_bad_options_are_rejected(options: dict[str, object], message: str) -> N
 def test_a_bad_progress_option_fails_before_connecting() -> None:
     frame = pd.DataFrame({"sensor": ["a"]})
     # No connection is configured: the option's own error must come first.
-    with pytest.raises(ConfigurationError, match=r"progress='bar' is not understood"):
+    with pytest.raises(InvalidArgumentError, match=r"progress='bar' is not understood"):
         frame.flowodm.produce(Reading, progress="bar")
 
 
@@ -311,3 +315,6 @@ def test_produce_refuses_an_unknown_option_naming_the_closest() -> None:
     )
     with pytest.raises(ArgumentTypeError, match=unknown):
         frame.flowodm.produce(Order, chunksize=10, dry_run=True)
+    with pytest.raises(ArgumentTypeError, match=r"'chunksize' \(did you mean 'chunk_size'") as run:
+        ProduceRun(Order, chunksize=10, dry_run=True)  # type: ignore[call-arg]
+    assert run.value.argument == "chunksize"

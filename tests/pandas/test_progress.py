@@ -6,7 +6,7 @@ import pytest
 import tqdm.auto
 import tqdm.std
 
-from flowodm.exceptions import ConfigurationError
+from flowodm.exceptions import ArgumentTypeError, ConfigurationError, InvalidArgumentError
 from flowodm.progress import DeliveryProgress, open_progress
 from tests.pandas.bars import RecordingBar
 
@@ -70,9 +70,13 @@ def test_unknown_env_value_is_a_configuration_error(monkeypatch: pytest.MonkeyPa
         open_progress(None, total=1, desc="x")
 
 
-def test_unknown_argument_is_a_configuration_error() -> None:
-    with pytest.raises(ConfigurationError, match="progress='loud'"):
+def test_an_unknown_progress_value_follows_the_bad_argument_rule() -> None:
+    with pytest.raises(InvalidArgumentError, match="progress='loud'") as unknown:
         open_progress("loud", total=1, desc="x")  # type: ignore[arg-type]
+    with pytest.raises(ArgumentTypeError, match="progress=3") as wrong_type:
+        open_progress(3, total=1, desc="x")  # type: ignore[arg-type]
+    assert isinstance(unknown.value, ValueError) and isinstance(wrong_type.value, TypeError)
+    assert unknown.value.argument == wrong_type.value.argument == "progress"
 
 
 def test_delivery_progress_counts_acks_and_shows_invalid_and_failed() -> None:

@@ -16,6 +16,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+from flowodm.exceptions import InvalidArgumentError
 from flowodm.sandbox import Sandbox
 from flowodm.testing import TopicFactory, consume_all
 
@@ -61,10 +62,12 @@ def test_make_topic_creates_unique_topics_with_all_partitions(
 
 
 def test_make_topic_rejects_bad_arguments(make_topic: TopicFactory) -> None:
-    with pytest.raises(ValueError, match="topic prefix 'a b'"):
+    with pytest.raises(InvalidArgumentError, match="topic prefix 'a b'") as bad_prefix:
         make_topic(prefix="a b")
-    with pytest.raises(ValueError, match="partitions must be at least 1"):
+    with pytest.raises(InvalidArgumentError, match="partitions must be at least 1") as bad_count:
         make_topic(partitions=0)
+    assert (bad_prefix.value.argument, bad_count.value.argument) == ("prefix", "partitions")
+    assert isinstance(bad_prefix.value, ValueError)
 
 
 def test_consume_all_reads_every_partition(sandbox: Sandbox, make_topic: TopicFactory) -> None:
