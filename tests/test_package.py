@@ -33,6 +33,15 @@ def test_all_is_exactly_the_public_names() -> None:
     assert public | {"__version__"} == set(flowodm.__all__)
 
 
+def test_every_error_is_exported_from_the_package() -> None:
+    # flowodm/__init__.py lists the errors again (it must not import flowodm.exceptions).
+    import flowodm.exceptions
+
+    assert set(flowodm.exceptions.__all__) <= set(flowodm.__all__)
+    for name in flowodm.exceptions.__all__:
+        assert getattr(flowodm, name) is getattr(flowodm.exceptions, name)
+
+
 def test_the_marker_types_and_reports_users_write_are_exported() -> None:
     from flowodm.kafka.errors import ClientErrorReport
     from flowodm.schema.types import Float32, Int32, TimeMicros, TimestampMicros
