@@ -10,7 +10,9 @@ PYTHON=${PYTHON:-python3}
 VENV=${FLOWODM_VENV:-.venv}
 LOCK=${FLOWODM_LOCK:-requirements/dev.lock}
 stamp=$VENV/.flowodm-installed
-want=$( (cat pyproject.toml "$LOCK"; grep '^__version__' flowodm/__init__.py) | sha256sum | cut -d' ' -f1)
+# `|| true`: under pipefail a grep that finds nothing would end the script without a word.
+want=$( (cat pyproject.toml "$LOCK"; grep '^__version__' flowodm/__init__.py || true) \
+    | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
         echo "flowodm: needs Python 3.11 or newer; '$PYTHON' is $("$PYTHON" --version 2>&1)." \

@@ -26,18 +26,20 @@ def unmet(root: str = ROOT_REQUIREMENT) -> list[str]:
         requirement, wanted_by = pending.pop()
         wanted = str(requirement).split(";")[0]  # the marker already held
         name = str(canonicalize_name(requirement.name))
-        key = (name, frozenset(requirement.extras))
-        if key in seen:
-            continue
-        seen.add(key)
         try:
             distribution = metadata.distribution(name)
         except metadata.PackageNotFoundError:
             problems.append(f"{wanted} (needed by {wanted_by or 'the project'}) is missing")
             continue
         version = distribution.version
+        # Every requirement's range is checked, even of a package already walked: two
+        # dependents may ask different ranges of it.
         if not requirement.specifier.contains(version, prereleases=True):
             problems.append(f"{wanted} (needed by {wanted_by or 'the project'}): {version}")
+        key = (name, frozenset(requirement.extras))
+        if key in seen:
+            continue
+        seen.add(key)
         for spec in distribution.requires or []:
             child = Requirement(spec)
             if child.marker is None or any(

@@ -17,7 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from flowodm._arguments import positive_seconds
 from flowodm.cli.usage import EXIT_USAGE, UsageError
+from flowodm.exceptions import InvalidArgumentError
 
 __all__ = ["add_parser", "run"]
 
@@ -224,6 +226,7 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number of seconds")
-    return value
+    try:
+        return positive_seconds("seconds", value)  # the rule every timeout follows
+    except InvalidArgumentError:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number of seconds") from None

@@ -46,6 +46,7 @@ def _usage_error(capsys: pytest.CaptureFixture[str], argv: Sequence[str], messag
         (["--limit", "0"], "must be at least 1"),
         (["--chunk-size", "ten"], "'ten' is not a whole number"),
         (["--timeout", "-1"], "must be a positive number of seconds"),
+        (["--timeout", "inf"], "'inf' must be a positive number of seconds"),
         (["--columns", "a=b,c"], "'c' is not COLUMN=FIELD"),
         (["--report", "errors.txt"], "must end in .csv or .jsonl"),
         (["--dead-letter", "dl", "--on-invalid", "raise"], "--dead-letter needs --on-invalid"),

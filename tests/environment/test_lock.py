@@ -110,6 +110,20 @@ def test_the_environment_check_names_what_is_missing_or_outside_its_range(
     assert check_env.unmet("top>=2") == ["top>=2 (needed by the project): 1.0"]
 
 
+def test_the_environment_check_checks_every_range_asked_of_a_package(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a and b both need shared; only b's range is violated, and b is walked after a.
+    requires = {"root": ["a", "b"], "a": ["shared>=1"], "b": ["shared<1"], "shared": []}
+
+    def distribution(name: str) -> SimpleNamespace:
+        return SimpleNamespace(version="1.5", requires=requires[name])
+
+    monkeypatch.setattr(importlib.metadata, "distribution", distribution)
+
+    assert check_env.unmet("root") == ["shared<1 (needed by b 1.5): 1.5"]
+
+
 def test_the_bootstrap_installs_only_the_lock() -> None:
     script = BOOTSTRAP.read_text(encoding="utf-8")
     commands = script.replace("\\\n", " ").splitlines()  # join continued lines
