@@ -12,6 +12,22 @@ from flowodm._pandas_hook import register_accessor_with_pandas as _register_acce
 
 if _typing.TYPE_CHECKING:
     from flowodm._types import BatchOptions, MessageOptions, NowaitOptions, ProduceOptions
+    from flowodm.consume import (
+        AsyncConsumerLoop,
+        BaseSettings,
+        BatchSettings,
+        ConsumedMessage,
+        ConsumerLoop,
+        ConsumerProfile,
+        HighThroughputSettings,
+        LongRunningSettings,
+        LoopStats,
+        ModelConsumer,
+        RealTimeSettings,
+        ReliableSettings,
+        async_consumer_loop,
+        consumer_loop,
+    )
     from flowodm.exceptions import (
         ArgumentTypeError,
         BulkDeliveryTimeoutError,
@@ -69,6 +85,23 @@ _EXCEPTIONS = (
     "SettingsError",
 )
 
+_CONSUME = (
+    "AsyncConsumerLoop",
+    "BaseSettings",
+    "BatchSettings",
+    "ConsumedMessage",
+    "ConsumerLoop",
+    "ConsumerProfile",
+    "HighThroughputSettings",
+    "LongRunningSettings",
+    "LoopStats",
+    "ModelConsumer",
+    "RealTimeSettings",
+    "ReliableSettings",
+    "async_consumer_loop",
+    "consumer_loop",
+)
+
 _EXPORTS = {
     **dict.fromkeys(_EXCEPTIONS, "flowodm.exceptions"),
     **dict.fromkeys(
@@ -82,6 +115,7 @@ _EXPORTS = {
     **dict.fromkeys(
         ("DeliveryResult", "FailedMessage", "ProduceManyResult"), "flowodm.produce.results"
     ),
+    **dict.fromkeys(_CONSUME, "flowodm.consume"),
     "ClientErrorReport": "flowodm.kafka.errors",
     "ConnectionConfig": "flowodm.kafka.config",
     "FlowBaseModel": "flowodm.model",
@@ -113,13 +147,19 @@ _register_accessor()
 
 __all__ = [
     "ArgumentTypeError",
+    "AsyncConsumerLoop",
+    "BaseSettings",
     "BatchOptions",
+    "BatchSettings",
     "BulkDeliveryTimeoutError",
     "ClientErrorReport",
     "ConfigurationError",
     "Connection",
     "ConnectionConfig",
+    "ConsumedMessage",
     "ConsumerError",
+    "ConsumerLoop",
+    "ConsumerProfile",
     "DataFrameValidationError",
     "DeliveryResult",
     "DeliveryTimeoutError",
@@ -129,16 +169,22 @@ __all__ = [
     "FlowBaseModel",
     "FlowODMError",
     "FlowProducer",
+    "HighThroughputSettings",
     "Int32",
     "InvalidArgumentError",
+    "LongRunningSettings",
+    "LoopStats",
     "MessageOptions",
     "MissingExtraError",
+    "ModelConsumer",
     "ModelSettings",
     "NowaitOptions",
     "PartialDeliveryError",
     "ProduceManyResult",
     "ProduceOptions",
     "ProducerError",
+    "RealTimeSettings",
+    "ReliableSettings",
     "SandboxError",
     "SchemaGenerationError",
     "SchemaRegistryError",
@@ -147,7 +193,9 @@ __all__ = [
     "TimeMicros",
     "TimestampMicros",
     "__version__",
+    "async_consumer_loop",
     "connect",
+    "consumer_loop",
     "disconnect",
     "get_connection",
     "get_producer",

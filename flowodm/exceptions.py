@@ -207,12 +207,28 @@ class ConsumerError(FlowODMError):
 
 
 class DeserializationError(ConsumerError):
-    """Bytes could not be decoded into a model (names the model and field where known)."""
+    """Bytes could not be decoded into a model (names the model and field where known).
 
-    def __init__(self, message: str, *, model: str | None = None, field: str | None = None):
+    Raised while consuming, it also carries the message's coordinates (``topic``,
+    ``partition``, ``offset``), so the poison message can be found and replayed.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        model: str | None = None,
+        field: str | None = None,
+        topic: str | None = None,
+        partition: int | None = None,
+        offset: int | None = None,
+    ):
         super().__init__(message)
         self.model = model
         self.field = field
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
 
 
 class DataFrameValidationError(FlowODMError):

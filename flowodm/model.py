@@ -13,7 +13,7 @@ so that defining models never touches Kafka or the connection layer.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, Unpack
 
 from pydantic import BaseModel, ConfigDict
@@ -23,6 +23,8 @@ from flowodm.settings import SETTINGS_ATTRIBUTE, ModelSettings, parse_model_sett
 
 if TYPE_CHECKING:
     from flowodm._types import BatchOptions, NowaitOptions, ProduceOptions
+    from flowodm.consume.consumer import CommitStrategy, ModelConsumer
+    from flowodm.consume.profiles import ConsumerProfile
     from flowodm.kafka.connection import Connection
     from flowodm.produce.results import DeliveryResult, ProduceManyResult
     from flowodm.serde.model_codec import ModelCodec
@@ -254,6 +256,223 @@ class FlowBaseModel(BaseModel):
         from flowodm.produce import api
 
         return await api.aproduce_many(cls, models, **options)
+
+    # ------------------------------------------------------------------ consuming
+    # Upstream's call shapes; the consumer behind them is kept per (connection, group, topic),
+    # so successive calls continue where the last stopped (flowodm.consume.api).
+
+    @classmethod
+    def consumer(
+        cls,
+        *,
+        group_id: str | None = None,
+        topic: str | None = None,
+        settings: ConsumerProfile | None = None,
+        consumer_config: Mapping[str, Any] | None = None,
+        commit: CommitStrategy | None = None,
+        connection: Connection | None = None,
+    ) -> ModelConsumer[Self]:
+        """A consumer of its own in ``group_id`` that hands out ``ConsumedMessage``s.
+
+        Each message carries the model (``value``; ``None`` for a tombstone), the decoded
+        ``key``, ``headers``, ``topic``, ``partition``, ``offset`` and ``timestamp``. Use it as
+        a context manager: leaving the block without an exception commits what was handed
+        out. ``commit``: ``"after_processing"`` (at-least-once, the default unless the
+        profile commits on receipt), ``"before_processing"`` (at-most-once) or ``"manual"``;
+        see ``docs/consuming.md``.
+
+        Raises:
+            SettingsError: no group (``group_id`` or ``Settings.consumer_group``) or no topic.
+            ConfigurationError: a bad consumer setting (named as written).
+        """
+        from flowodm.consume.consumer import ModelConsumer
+
+        return ModelConsumer(
+            cls,
+            group_id=group_id,
+            topic=topic,
+            settings=settings,
+            consumer_config=consumer_config,
+            commit=commit,
+            connection=connection,
+        )
+
+    @classmethod
+    def consume_one(
+        cls,
+        timeout: float = 1.0,
+        *,
+        group_id: str | None = None,
+        settings: ConsumerProfile | None = None,
+        topic: str | None = None,
+        connection: Connection | None = None,
+    ) -> Self | None:
+        """The next message as a model, or ``None`` when none arrives within ``timeout`` s.
+
+        What an earlier call returned counts as processed (and is committed) once this call
+        starts. Tombstones are skipped; use ``consumer()`` to see them and message metadata.
+
+        Raises:
+            DeserializationError: the message cannot be decoded; names topic, partition,
+                offset and field. Calling again carries on after it.
+            ConsumerError: Kafka reported an error (e.g. the topic does not exist).
+            SettingsError: no group or no topic is configured.
+        """
+        from flowodm.consume import api
+
+        return api.consume_one(
+            cls,
+            timeout=timeout,
+            group_id=group_id,
+            settings=settings,
+            topic=topic,
+            connection=connection,
+        )
+
+    @classmethod
+    def consume_batch(
+        cls,
+        max_messages: int,
+        timeout: float = 1.0,
+        *,
+        group_id: str | None = None,
+        settings: ConsumerProfile | None = None,
+        topic: str | None = None,
+        connection: Connection | None = None,
+    ) -> list[Self]:
+        """Up to ``max_messages`` models: as soon as they arrived, or what came in ``timeout``.
+
+        Same commits and errors as ``consume_one`` (a bad message ends the batch before it
+        and is raised by the next call).
+        """
+        from flowodm.consume import api
+
+        return api.consume_batch(
+            cls,
+            max_messages,
+            timeout=timeout,
+            group_id=group_id,
+            settings=settings,
+            topic=topic,
+            connection=connection,
+        )
+
+    @classmethod
+    def consume_iter(
+        cls,
+        timeout: float | None = None,
+        *,
+        max_messages: int | None = None,
+        group_id: str | None = None,
+        settings: ConsumerProfile | None = None,
+        topic: str | None = None,
+        connection: Connection | None = None,
+    ) -> Iterator[Self]:
+        """Models until ``max_messages`` were yielded or none arrived for ``timeout`` seconds.
+
+        ``timeout=None`` (default) waits forever. Asking for the next model marks the previous
+        one processed; breaking out leaves the last one uncommitted (re-delivered after a
+        crash, handed out again only by a new consumer). Errors as ``consume_one``.
+        """
+        from flowodm.consume import api
+
+        return api.consume_iter(
+            cls,
+            max_messages=max_messages,
+            timeout=timeout,
+            group_id=group_id,
+            settings=settings,
+            topic=topic,
+            connection=connection,
+        )
+
+    @classmethod
+    def commit(
+        cls,
+        *,
+        group_id: str | None = None,
+        topic: str | None = None,
+        settings: ConsumerProfile | None = None,
+        connection: Connection | None = None,
+    ) -> None:
+        """Commit now what ``consume_one/batch/iter`` handed out for this group.
+
+        Raises:
+            ConsumerError: the broker refused the commit.
+        """
+        from flowodm.consume import api
+
+        api.commit(cls, group_id=group_id, topic=topic, settings=settings, connection=connection)
+
+    @classmethod
+    async def aconsume_one(
+        cls,
+        timeout: float = 1.0,
+        *,
+        group_id: str | None = None,
+        settings: ConsumerProfile | None = None,
+        topic: str | None = None,
+        connection: Connection | None = None,
+    ) -> Self | None:
+        """``consume_one`` without blocking the event loop (the wait runs on a worker thread)."""
+        from flowodm.consume import api
+
+        return await api.aconsume_one(
+            cls,
+            timeout=timeout,
+            group_id=group_id,
+            settings=settings,
+            topic=topic,
+            connection=connection,
+        )
+
+    @classmethod
+    async def aconsume_batch(
+        cls,
+        max_messages: int,
+        timeout: float = 1.0,
+        *,
+        group_id: str | None = None,
+        settings: ConsumerProfile | None = None,
+        topic: str | None = None,
+        connection: Connection | None = None,
+    ) -> list[Self]:
+        """``consume_batch`` without blocking the event loop."""
+        from flowodm.consume import api
+
+        return await api.aconsume_batch(
+            cls,
+            max_messages,
+            timeout=timeout,
+            group_id=group_id,
+            settings=settings,
+            topic=topic,
+            connection=connection,
+        )
+
+    @classmethod
+    def aconsume_iter(
+        cls,
+        timeout: float | None = None,
+        *,
+        max_messages: int | None = None,
+        group_id: str | None = None,
+        settings: ConsumerProfile | None = None,
+        topic: str | None = None,
+        connection: Connection | None = None,
+    ) -> AsyncIterator[Self]:
+        """``consume_iter`` as an async iterator (``async for``) that never blocks the loop."""
+        from flowodm.consume import api
+
+        return api.aconsume_iter(
+            cls,
+            max_messages=max_messages,
+            timeout=timeout,
+            group_id=group_id,
+            settings=settings,
+            topic=topic,
+            connection=connection,
+        )
 
 
 M = TypeVar("M", bound=FlowBaseModel)

@@ -1,6 +1,77 @@
-"""Reading from Kafka (planned): models and DataFrames out of topics, consumer loops.
+"""Reading from Kafka: models out of topics, consumer loops for services, settings profiles.
 
-The mirror of ``flowodm.produce``, on the same client layer (``flowodm.kafka``): the connection's
-``consumer_settings``, client logs and error classification are already there. Nothing is here
-yet; ``Model.deserialize(bytes)`` decodes single messages in the meantime.
+The mirror of ``flowodm.produce``, on the same client layer (``flowodm.kafka``):
+
+- ``ModelConsumer`` (``Model.consumer()``): a group member handing out ``ConsumedMessage``s,
+  at-least-once by default (``consumer.py``); the model-level ``consume_*`` calls share one
+  per group (``api.py``).
+- ``ConsumerLoop`` / ``AsyncConsumerLoop``: a handler over a topic with retries, an error
+  handler and a dead-letter topic (``loops.py``).
+- Profiles with upstream's names and numbers (``profiles.py``).
+- Decoding by the writer's schema id, chunked validation (``decoding.py``), offsets that may be
+  committed (``offsets.py``), consumer settings (``client.py``).
 """
+
+import typing as _typing
+
+from flowodm._lazy import attach as _attach
+
+if _typing.TYPE_CHECKING:
+    from flowodm.consume.consumer import CommitStrategy, ModelConsumer
+    from flowodm.consume.loops import (
+        AsyncConsumerLoop,
+        ConsumerLoop,
+        LoopStats,
+        async_consumer_loop,
+        consumer_loop,
+    )
+    from flowodm.consume.message import ConsumedMessage
+    from flowodm.consume.profiles import (
+        BaseSettings,
+        BatchSettings,
+        ConsumerProfile,
+        HighThroughputSettings,
+        LongRunningSettings,
+        RealTimeSettings,
+        ReliableSettings,
+    )
+
+_PROFILES = (
+    "BaseSettings",
+    "BatchSettings",
+    "ConsumerProfile",
+    "HighThroughputSettings",
+    "LongRunningSettings",
+    "RealTimeSettings",
+    "ReliableSettings",
+)
+_LOOPS = ("AsyncConsumerLoop", "ConsumerLoop", "LoopStats", "async_consumer_loop", "consumer_loop")
+
+_EXPORTS = {
+    **dict.fromkeys(_PROFILES, "flowodm.consume.profiles"),
+    **dict.fromkeys(_LOOPS, "flowodm.consume.loops"),
+    "CommitStrategy": "flowodm.consume.consumer",
+    "ModelConsumer": "flowodm.consume.consumer",
+    "ConsumedMessage": "flowodm.consume.message",
+}
+
+if not _typing.TYPE_CHECKING:
+    __getattr__, __dir__ = _attach(__name__, _EXPORTS, ())
+
+__all__ = [
+    "AsyncConsumerLoop",
+    "BaseSettings",
+    "BatchSettings",
+    "CommitStrategy",
+    "ConsumedMessage",
+    "ConsumerLoop",
+    "ConsumerProfile",
+    "HighThroughputSettings",
+    "LongRunningSettings",
+    "LoopStats",
+    "ModelConsumer",
+    "RealTimeSettings",
+    "ReliableSettings",
+    "async_consumer_loop",
+    "consumer_loop",
+]

@@ -42,7 +42,7 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from confluent_kafka import Consumer, Producer
@@ -99,6 +99,7 @@ class Connection:
         self._closed = False
         # When each kind of client error was last logged, across this connection's producers.
         self._errors_logged: dict[int, float] = {}
+        self._close_callbacks: list[Callable[[], object]] = []
 
     @property
     def config(self) -> ConnectionConfig:
@@ -212,6 +213,37 @@ class Connection:
         producer.error_log, producer.librdkafka_log = error_log, librdkafka_log
         return producer
 
+    def new_consumer(self, settings: Mapping[str, Any]) -> Consumer:
+        """Create a consumer from ``settings`` (already merged by the caller) with FlowODM's logs.
+
+        Like ``new_producer``: client errors go through a ``ClientErrorLog`` (or the user's
+        ``error_cb``) and librdkafka's lines to ``flowodm.librdkafka``, with secrets masked.
+        The consumer is the caller's to close; ``on_close`` callbacks let it know when this
+        connection closes.
+
+        Raises:
+            ConfigurationError: an unknown or invalid librdkafka property (named in the message),
+                or the connection was closed.
+        """
+        self._check_open()
+        merged = dict(settings)
+        secrets = self._config.secret_values()
+        merged["error_cb"] = ClientErrorLog(
+            secrets, forward=merged.get("error_cb"), logged=self._errors_logged
+        )
+        merged.setdefault("logger", LibrdkafkaLog(secrets))
+        user = self._config.consumer_config
+        extra = {k: v for k, v in settings.items() if k not in user}
+        return self._create(Consumer, merged, extra, "consumer_config")  # type: ignore[no-any-return]
+
+    def on_close(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` (once) when this connection closes: consumers made from it close."""
+        with self._lock:
+            if not self._closed:
+                self._close_callbacks.append(callback)
+                return
+        callback()
+
     def validate(self) -> None:
         """Create the shared producer and the registry client now, so bad settings fail here.
 
@@ -283,6 +315,12 @@ class Connection:
             self._producer = self._poller = self._registry = None
             self._retired = []
             self._registry_built = False
+            callbacks, self._close_callbacks = self._close_callbacks, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:  # one consumer failing to close must not keep others open
+                logger.exception("closing a consumer of the connection failed")
         for poller in pollers:  # they drain at the same time
             poller.retire(timeout)
         left = sum(poller.join() for poller in pollers)

@@ -9,8 +9,11 @@ its schema except those with a default, and no others (fastavro's ``strict_allow
 an untagged union value goes to the branch fastavro's ``write_union`` picks, where a record
 branch the datum lacks a default-less field of does not count (``_unions``).
 
-Decoding uses fastavro's ``schemaless_reader``; when a writer schema is given, Avro schema
-resolution maps the writer's data onto this (reader) schema.
+Decoding with this schema as the writer's uses a schema-specialised decoder generated once per
+schema (see ``_decodegen``); any body it does not decode (bad, truncated or unusual data) goes
+to fastavro's ``schemaless_reader``, so the value or the error is always fastavro's. When another
+writer schema is given, fastavro's Avro schema resolution maps the writer's data onto this
+(reader) schema.
 
 Naive datetimes are encoded as UTC on both paths (FlowODM's rule), never as local time.
 """
@@ -30,6 +33,12 @@ from fastavro.validation import ValidationError, validate
 
 from flowodm.exceptions import DeserializationError, SchemaGenerationError, SerializationError
 from flowodm.serde._codegen import Encoder, Unsupported, compile_encoder
+from flowodm.serde._decodegen import (
+    ColumnDecoder,
+    Decoder,
+    compile_column_decoder,
+    compile_decoder,
+)
 from flowodm.serde._unions import has_union, tag_union_records
 
 __all__ = ["AvroCodec"]
@@ -43,7 +52,8 @@ class AvroCodec:
 
     Args:
         schema: the Avro schema as a dict (or a primitive type name / union list).
-        specialise: generate the specialised encoder (default); False always uses fastavro.
+        specialise: generate the specialised encoder and decoder (default); False always
+            uses fastavro.
 
     Raises:
         SchemaGenerationError: ``schema`` is not a valid Avro schema.
@@ -57,11 +67,19 @@ class AvroCodec:
         self._has_timestamps = any(t in json.dumps(schema) for t in _TIMESTAMPS)
         self._has_union = has_union(self._parsed, self._named)
         self._fast: Encoder | None = None
+        self._decoder: Decoder | None = None
         if specialise:
             try:
                 self._fast = compile_encoder(self._parsed, self._named)
             except Unsupported:
                 self._fast = None
+            try:
+                self._decoder = compile_decoder(self._parsed, self._named)
+            except Unsupported:
+                self._decoder = None
+        # Compiled on first use: only DataFrame reading needs it.
+        self._columns: tuple[list[str], ColumnDecoder] | None = None
+        self._columns_compiled = not specialise
         self._writers: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
         self._writers_by_text: OrderedDict[str, Any] = OrderedDict()
         self._writers_lock = threading.Lock()
@@ -79,6 +97,32 @@ class AvroCodec:
         for the rest, which the caller then hands to ``encode``.
         """
         return self._fast
+
+    @property
+    def specialised_decoder(self) -> Decoder | None:
+        """The schema-specialised decoder ``decode(body) -> datum``, or ``None``.
+
+        For bodies written with this schema it returns exactly ``decode``'s value, and raises
+        (any exception) for any body it does not take, trailing bytes included; the caller then
+        hands the body to ``decode``, which decodes it or raises the proper error.
+        """
+        return self._decoder
+
+    @property
+    def column_decoder(self) -> tuple[list[str], ColumnDecoder] | None:
+        """``(field_names, decode_into)`` for a record schema, or ``None`` (not specialised).
+
+        ``decode_into(body, columns)`` appends each top-level field's value (as in ``decode``'s
+        dict) to its list in ``columns`` (one list per field, in ``field_names`` order), or
+        raises like ``specialised_decoder`` and then appends nothing.
+        """
+        if not self._columns_compiled:
+            try:
+                self._columns = compile_column_decoder(self._parsed, self._named)
+            except Unsupported:
+                self._columns = None
+            self._columns_compiled = True  # a racing thread compiles the same one: harmless
+        return self._columns
 
     def encode(self, datum: Any) -> bytes:
         """Encode one Avro-ready datum to an Avro body (no Confluent header).
@@ -175,6 +219,12 @@ class AvroCodec:
                 schema cannot be resolved onto this one.
         """
         writer = self._parsed if writer_schema is None else self._writer(writer_schema)
+        fast = self._decoder
+        if fast is not None and writer is self._parsed and type(body) is bytes:
+            try:
+                return fast(body)
+            except Exception:  # bad or unusual bytes: fastavro decodes them or reports why
+                pass
         reader = None if writer is self._parsed else self._parsed
         stream = BytesIO(body)
         try:

@@ -29,9 +29,9 @@ from uuid import UUID
 
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
-from flowodm.exceptions import SerializationError
+from flowodm.exceptions import DeserializationError, SerializationError
 
-__all__ = ["KEY_SERIALIZERS", "KeySerializer", "avro_key", "serialize_key"]
+__all__ = ["KEY_SERIALIZERS", "KeySerializer", "avro_key", "deserialize_key", "serialize_key"]
 
 KeySerializer = Callable[[Any], bytes]
 
@@ -150,6 +150,30 @@ def serialize_key(name: str, value: Any, *, where: str) -> bytes | None:
         return serializer(value)
     except _KeyTypeError as exc:
         raise SerializationError(f"{where}: {exc}", **_context(where)) from None
+
+
+def deserialize_key(name: str, data: bytes | None, *, where: str) -> Any:
+    """Read a key written by the non-Avro serializer ``name``; ``None`` (no key) stays ``None``.
+
+    ``string`` gives ``str`` (an int or UUID key comes back as its text: the bytes do not say
+    which it was), ``json`` the parsed JSON value, ``bytes`` the bytes unchanged.
+
+    Raises:
+        DeserializationError: the bytes are not valid UTF-8 / JSON (names ``where``).
+    """
+    if data is None or name == "bytes":
+        return data
+    try:
+        text = data.decode("utf-8")
+        return json.loads(text) if name == "json" else text
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        context = _context(where)
+        raise DeserializationError(
+            f"{where}: {len(data)} key bytes are not a {name} key ({exc}); check the model's "
+            "key_serializer against what the producer wrote",
+            model=context["model"],
+            field=context["field"],
+        ) from None
 
 
 def _context(where: str) -> dict[str, str | None]:

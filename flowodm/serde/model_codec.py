@@ -35,7 +35,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -44,6 +44,7 @@ from flowodm.exceptions import (
     ConfigurationError,
     DeserializationError,
     FlowODMError,
+    SchemaRegistryError,
     SerializationError,
 )
 from flowodm.schema.datum import DatumConverter
@@ -51,14 +52,16 @@ from flowodm.schema.model_schema import model_converter, model_schema
 from flowodm.schema.naming import SUBJECT_STRATEGIES, topic_subject
 from flowodm.serde._codegen import Encoder
 from flowodm.serde.avro import AvroCodec
-from flowodm.serde.keys import avro_key, serialize_key
-from flowodm.serde.registry import RegistryAdapter, canonical_json
+from flowodm.serde.keys import avro_key, deserialize_key, serialize_key
+from flowodm.serde.registry import SCHEMA_NOT_FOUND, RegistryAdapter, canonical_json
 from flowodm.serde.wire import frame_prefix, unframe
 from flowodm.settings import ModelSettings, display_name, settings_of
 
 __all__ = ["LOCAL", "OFFLINE", "CodecHost", "ModelCodec", "get_model_codec"]
 
 logger = logging.getLogger("flowodm.serde")
+
+_UNKNOWN = object()
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -186,6 +189,10 @@ class ModelCodec(Generic[M]):
         self._warned = local  # a local codec writes unframed bodies on purpose
         self._offline = offline
         self._key_codecs: dict[str, tuple[AvroCodec, bytes]] = {}
+        self._key_readers: dict[str, AvroCodec] = {}
+        # Writer schema per id seen while decoding (``None``: the id is this model's schema).
+        self._writers: dict[int, Any] = {}
+        self._own_prefixes: set[bytes] = set()  # headers naming this very schema
 
     @property
     def topic(self) -> str:
@@ -250,6 +257,7 @@ class ModelCodec(Generic[M]):
                     frame_prefix(schema_id),
                     True,
                 )
+                self._own_prefixes.add(self._prefix)
         return schema_id
 
     def value_bytes(self, obj: M) -> bytes:
@@ -336,6 +344,33 @@ class ModelCodec(Generic[M]):
             return None
         return self._key(getattr(obj, field), f"{self._name}.{field}")
 
+    @property
+    def converter(self) -> DatumConverter[M]:
+        """The model's datum converter (``from_datums`` validates decoded chunks)."""
+        return self._converter
+
+    @property
+    def body_decoder(self) -> Callable[[bytes], Any] | None:
+        """The schema-specialised decoder of bodies written with exactly this model's schema.
+
+        It raises (any exception) for a body it does not take; ``decode_datum`` then decodes
+        it or reports why. ``None`` when the schema is not specialised or values are JSON.
+        """
+        return None if self._is_json else self._avro.specialised_decoder
+
+    def same_schema_prefix(self, prefix: bytes) -> bool:
+        """Whether a 5-byte Confluent header names this model's own schema (checked once per id).
+
+        Lets a consumer hand a body straight to ``body_decoder``. Only ids already seen by
+        ``decode_datum`` are known; an unknown one answers ``False``.
+        """
+        return prefix in self._own_prefixes
+
+    @property
+    def is_json(self) -> bool:
+        """Whether values are JSON (``value_serializer = "json"``) rather than Avro."""
+        return self._is_json
+
     def decode(self, data: bytes) -> M:
         """Decode a Kafka value written for this model (framed or not, per configuration).
 
@@ -353,6 +388,15 @@ class ModelCodec(Generic[M]):
                 raise DeserializationError(
                     f"JSON value does not validate as {self._name}: {exc}", model=self._name
                 ) from None
+        return self._converter.from_datum(self.decode_datum(data))
+
+    def decode_datum(self, data: bytes) -> dict[str, Any]:
+        """Decode an Avro value into its datum (resolved to this model's schema), unvalidated.
+
+        Raises:
+            DeserializationError: the bytes are not a valid Avro value of this model.
+            SchemaRegistryError: the writer's schema could not be fetched.
+        """
         if not self._warned:
             self._warn_unframed()
         writer: Any = None
@@ -360,11 +404,14 @@ class ModelCodec(Generic[M]):
         if self._framed:
             schema_id, body = unframe(data)
             if schema_id != self._schema_id:
-                writer_schema = self._require_registry("decode").get_schema(schema_id)
-                if canonical_json(writer_schema) != self._canonical:
-                    writer = writer_schema
+                writer = self._writer_schema(schema_id)
         try:
-            datum = self._avro.decode(body, writer_schema=writer)
+            datum: dict[str, Any] = self._avro.decode(body, writer_schema=writer)
+        except DeserializationError as exc:
+            hint = self._name_hint(writer)
+            if hint is None:
+                raise
+            raise DeserializationError(f"{exc}; {hint}", model=self._name) from exc
         except FlowODMError:
             raise
         except Exception as exc:
@@ -372,7 +419,71 @@ class ModelCodec(Generic[M]):
                 f"bytes are not a valid Avro {self._name} value: {type(exc).__name__}: {exc}",
                 model=self._name,
             ) from None
-        return self._converter.from_datum(datum)
+        return datum
+
+    def _name_hint(self, writer: Any) -> str | None:
+        """How to fix a writer record whose name differs from the model's (Avro matches names)."""
+        if not isinstance(writer, dict):
+            return None
+        name, namespace = writer.get("name"), writer.get("namespace")
+        full = name if not namespace or "." in str(name) else f"{namespace}.{name}"
+        if full == self._full_name():
+            return None
+        space, _, short = str(full).rpartition(".")
+        settings = f"record_name = {short!r}" + (f" and namespace = {space!r}" if space else "")
+        return (
+            f"the writer's record is {full!r} but {self._name}'s is {self._full_name()!r}, and "
+            f"Avro schema resolution matches records by name: set {settings} in "
+            f"{self._name}.Settings"
+        )
+
+    def decode_key(self, data: bytes | None) -> Any:
+        """Decode a message key with the model's ``key_serializer`` (``None`` stays ``None``).
+
+        Avro keys are read with the writer's key schema, fetched by the id in their header.
+
+        Raises:
+            DeserializationError: the bytes are not a key of that serializer.
+            SchemaRegistryError: an Avro key's schema could not be fetched.
+        """
+        name = self.settings.key_serializer
+        if data is None or name != "avro":
+            return deserialize_key(name, data, where=f"{self._name} key")
+        if not (self.settings.confluent_wire_format and self._registry is not None):
+            raise DeserializationError(
+                f"{self._name}: an Avro key without the Confluent header has no schema to read "
+                "it with; Avro keys need a Schema Registry and confluent_wire_format = True",
+                model=self._name,
+            )
+        schema_id, body = unframe(data)
+        return self._key_reader(self._registry.get_schema(schema_id)).decode(body)
+
+    def _key_reader(self, schema: Any) -> AvroCodec:
+        key = canonical_json(schema)
+        found = self._key_readers.get(key)
+        if found is None:
+            found = self._key_readers[key] = AvroCodec(schema, specialise=False)
+        return found
+
+    def _writer_schema(self, schema_id: int) -> Any:
+        """The writer's schema for ``schema_id``, or ``None`` when it is this model's schema."""
+        known = self._writers.get(schema_id, _UNKNOWN)
+        if known is _UNKNOWN:
+            try:
+                writer_schema = self._require_registry("decode").get_schema(schema_id)
+            except SchemaRegistryError as exc:
+                if exc.error_code != SCHEMA_NOT_FOUND:
+                    raise  # the registry failed, not the message: retrying may succeed
+                raise DeserializationError(
+                    f"the value names writer schema id {schema_id}, which the Schema Registry "
+                    f"does not have; it was not written for this registry ({exc})",
+                    model=self._name,
+                ) from exc
+            known = None if canonical_json(writer_schema) == self._canonical else writer_schema
+            if known is None:
+                self._own_prefixes.add(frame_prefix(schema_id))
+            self._writers[schema_id] = known
+        return known
 
     def __repr__(self) -> str:
         state = self._schema_id if self._resolved else "unresolved"
@@ -392,6 +503,7 @@ class ModelCodec(Generic[M]):
             else:
                 schema_id = registry.lookup(subject, self.schema)
             self._schema_id, self._prefix = schema_id, frame_prefix(schema_id)
+            self._own_prefixes.add(self._prefix)
             self._resolved = True
             return self._prefix
 

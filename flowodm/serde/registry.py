@@ -32,7 +32,13 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError as _Conflu
 from flowodm._secrets import scrub, secrets_in_config, secrets_in_url, split_url_credentials
 from flowodm.exceptions import ConfigurationError, SchemaRegistryError
 
-__all__ = ["DEFAULT_CLIENT_SETTINGS", "AvroSchema", "RegistryAdapter", "canonical_json"]
+__all__ = [
+    "DEFAULT_CLIENT_SETTINGS",
+    "SCHEMA_NOT_FOUND",
+    "AvroSchema",
+    "RegistryAdapter",
+    "canonical_json",
+]
 
 AvroSchema = dict[str, Any] | list[Any] | str
 _T = TypeVar("_T")
@@ -73,7 +79,8 @@ _USER_INFO = "basic.auth.user.info"
 # Confluent Schema Registry error codes (see its API reference).
 _SUBJECT_NOT_FOUND = 40401
 _VERSION_NOT_FOUND = 40402
-_SCHEMA_NOT_FOUND = 40403
+#: The registry's error code for an unknown schema id (a message names a schema it does not have).
+SCHEMA_NOT_FOUND = 40403
 _INVALID_SCHEMA = 42201
 
 
@@ -250,12 +257,12 @@ class RegistryAdapter:
                 f"{self._url} does not look like a Schema Registry (its API answers 404 with an "
                 "error code such as 40401); check schema_registry_url, including its path"
             )
-        elif code in (_SUBJECT_NOT_FOUND, _SCHEMA_NOT_FOUND, _VERSION_NOT_FOUND) and subject:
+        elif code in (_SUBJECT_NOT_FOUND, SCHEMA_NOT_FOUND, _VERSION_NOT_FOUND) and subject:
             hint = (
                 "the schema is not registered under this subject; register it first "
                 "(Model.register_schema()) or set auto_register = True in the model's Settings"
             )
-        elif code == _SCHEMA_NOT_FOUND:
+        elif code == SCHEMA_NOT_FOUND:
             hint = "the message was written with a schema this registry does not have"
         elif status == 409:
             hint = (
