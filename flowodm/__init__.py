@@ -23,10 +23,14 @@ if _typing.TYPE_CHECKING:
         LongRunningSettings,
         LoopStats,
         ModelConsumer,
+        ReadReport,
+        ReadResult,
         RealTimeSettings,
         ReliableSettings,
+        TopicReadError,
         async_consumer_loop,
         consumer_loop,
+        read_messages,
     )
     from flowodm.exceptions import (
         ArgumentTypeError,
@@ -58,6 +62,7 @@ if _typing.TYPE_CHECKING:
     )
     from flowodm.kafka.errors import ClientErrorReport
     from flowodm.model import FlowBaseModel
+    from flowodm.pandas.read import read_topic
     from flowodm.produce.results import DeliveryResult, FailedMessage, ProduceManyResult
     from flowodm.schema.types import Float32, Int32, TimeMicros, TimestampMicros
     from flowodm.settings import ModelSettings
@@ -96,10 +101,14 @@ _CONSUME = (
     "LongRunningSettings",
     "LoopStats",
     "ModelConsumer",
+    "ReadReport",
+    "ReadResult",
     "RealTimeSettings",
     "ReliableSettings",
+    "TopicReadError",
     "async_consumer_loop",
     "consumer_loop",
+    "read_messages",
 )
 
 _EXPORTS = {
@@ -121,6 +130,7 @@ _EXPORTS = {
     "FlowBaseModel": "flowodm.model",
     "FlowProducer": "flowodm.kafka.clients",
     "ModelSettings": "flowodm.settings",
+    "read_topic": "flowodm.pandas.read",  # needs the pandas extra
 }
 
 #: Public submodules reachable as attributes after a bare ``import flowodm`` (loaded on use).
@@ -183,6 +193,8 @@ __all__ = [
     "ProduceManyResult",
     "ProduceOptions",
     "ProducerError",
+    "ReadReport",
+    "ReadResult",
     "RealTimeSettings",
     "ReliableSettings",
     "SandboxError",
@@ -192,6 +204,7 @@ __all__ = [
     "SettingsError",
     "TimeMicros",
     "TimestampMicros",
+    "TopicReadError",
     "__version__",
     "async_consumer_loop",
     "connect",
@@ -199,4 +212,6 @@ __all__ = [
     "disconnect",
     "get_connection",
     "get_producer",
+    "read_messages",
+    "read_topic",
 ]

@@ -13,7 +13,7 @@ so that defining models never touches Kafka or the connection layer.
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, Unpack
 
 from pydantic import BaseModel, ConfigDict
@@ -22,11 +22,17 @@ from flowodm.schema.model_schema import model_converter, model_schema
 from flowodm.settings import SETTINGS_ATTRIBUTE, ModelSettings, parse_model_settings
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from flowodm._types import BatchOptions, NowaitOptions, ProduceOptions
     from flowodm.consume.consumer import CommitStrategy, ModelConsumer
     from flowodm.consume.profiles import ConsumerProfile
+    from flowodm.consume.read_start import Start
+    from flowodm.consume.reader import OnError
+    from flowodm.consume.reading import ReadResult
     from flowodm.kafka.connection import Connection
     from flowodm.produce.results import DeliveryResult, ProduceManyResult
+    from flowodm.progress import ProgressOption
     from flowodm.serde.model_codec import ModelCodec
 
 __all__ = ["FlowBaseModel"]
@@ -472,6 +478,85 @@ class FlowBaseModel(BaseModel):
             settings=settings,
             topic=topic,
             connection=connection,
+        )
+
+    # ------------------------------------------------------------------ reading (no group)
+
+    @classmethod
+    def read_messages(
+        cls,
+        *,
+        start: Start = "earliest",
+        max_messages: int | None = None,
+        timeout: float | None = None,
+        follow: bool = False,
+        topic: str | None = None,
+        connection: Connection | None = None,
+        consumer_config: Mapping[str, Any] | None = None,
+        on_error: OnError = "raise",
+        progress: ProgressOption = False,
+    ) -> ReadResult[Self]:
+        """The topic as it is now, as ``ConsumedMessage``s: ``flowodm.consume.read_messages``.
+
+        Reads without a consumer group and commits nothing, so no service's offsets move.
+        """
+        from flowodm.consume.reading import read_messages
+
+        return read_messages(
+            cls,
+            start=start,
+            max_messages=max_messages,
+            timeout=timeout,
+            follow=follow,
+            topic=topic,
+            connection=connection,
+            consumer_config=consumer_config,
+            on_error=on_error,
+            progress=progress,
+        )
+
+    @classmethod
+    def consume_dataframe(
+        cls,
+        *,
+        start: Start = "earliest",
+        max_messages: int | None = None,
+        timeout: float | None = None,
+        follow: bool = False,
+        topic: str | None = None,
+        connection: Connection | None = None,
+        consumer_config: Mapping[str, Any] | None = None,
+        metadata: bool | Sequence[str] = False,
+        on_error: OnError = "raise",
+        progress: ProgressOption = None,
+        columnar: bool = True,
+    ) -> pd.DataFrame:
+        """The topic as it is now, as a DataFrame: ``flowodm.read_topic(cls, ...)``.
+
+        Reads without a consumer group and commits nothing; the arguments are
+        ``read_topic``'s, and so is the report at ``df.attrs["flowodm_report"]``.
+
+        Raises:
+            MissingExtraError: pandas is not installed (``pip install flowodm[pandas]``).
+        """
+        from flowodm._optional import require
+
+        require("pandas", extra="pandas")
+        from flowodm.pandas.read import read_topic
+
+        return read_topic(
+            cls,
+            start=start,
+            max_messages=max_messages,
+            timeout=timeout,
+            follow=follow,
+            topic=topic,
+            connection=connection,
+            consumer_config=consumer_config,
+            metadata=metadata,
+            on_error=on_error,
+            progress=progress,
+            columnar=columnar,
         )
 
 

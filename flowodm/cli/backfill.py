@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flowodm.cli.checkpoint import Checkpointer, FileIdentity
+from flowodm.cli.flags import connect_from_flags
 from flowodm.cli.modelspec import load_model
 from flowodm.cli.sources import Source, read_chunks, resolve_source
 from flowodm.cli.summary import (
@@ -32,7 +33,7 @@ from flowodm.cli.summary import (
     problems_of,
 )
 from flowodm.cli.usage import EXIT_INTERRUPTED, UsageError
-from flowodm.exceptions import ConfigurationError, DataFrameValidationError, FlowODMError
+from flowodm.exceptions import DataFrameValidationError, FlowODMError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -145,7 +146,7 @@ def plan_job(args: argparse.Namespace) -> Job:
         )
         start = checkpointer.resume()
     if not args.dry_run:
-        run_options["connection"] = _connect(args)
+        run_options["connection"] = connect_from_flags(args)
     return Job(
         source=source,
         model=model,
@@ -159,29 +160,6 @@ def plan_job(args: argparse.Namespace) -> Job:
         progress=args.progress,
         shown_errors=args.show_errors,
     )
-
-
-def _connect(args: argparse.Namespace) -> Any:
-    """Connect from the flags over the environment (``KAFKA_BOOTSTRAP_SERVERS`` …).
-
-    Raises:
-        ConfigurationError: no bootstrap servers come from either; the message names the flag
-            and the variable (the core's own message speaks of ``flowodm.connect``).
-    """
-    from flowodm.kafka.config import build_config
-    from flowodm.kafka.connection import connect
-
-    given = {
-        "bootstrap_servers": args.bootstrap_servers,
-        "schema_registry_url": args.schema_registry_url,
-    }
-    # Checked before connect(), whose own message would tell a CLI user to call a function.
-    if build_config(**given).bootstrap_servers is None:
-        raise ConfigurationError(
-            "no Kafka bootstrap servers configured: pass --bootstrap-servers HOST:PORT or set "
-            "KAFKA_BOOTSTRAP_SERVERS (or FLOWODM_BOOTSTRAP_SERVERS)"
-        )
-    return connect(**given)
 
 
 class _Loop:

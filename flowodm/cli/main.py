@@ -24,10 +24,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Kafka messages as pydantic models: local sandbox, backfills and a demo.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    from flowodm.cli import demo, produce, sandbox
+    from flowodm.cli import consume, demo, produce, sandbox
 
     sandbox.add_parser(subparsers)
     produce.add_parser(subparsers)
+    consume.add_parser(subparsers)
     demo.add_parser(subparsers)
     return parser
 

@@ -17,9 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from flowodm._arguments import positive_seconds
+from flowodm.cli.flags import add_connection_flags, non_negative_int, positive_float, positive_int
 from flowodm.cli.usage import EXIT_USAGE, UsageError
-from flowodm.exceptions import InvalidArgumentError
 
 __all__ = ["add_parser", "run"]
 
@@ -115,11 +114,11 @@ def add_parser(subparsers: Any) -> None:
         "--dry-run", action="store_true", help="validate every row and report; send nothing"
     )
     rows.add_argument(
-        "--limit", type=_positive_int, metavar="N", help="read at most N rows (after a resume)"
+        "--limit", type=positive_int, metavar="N", help="read at most N rows (after a resume)"
     )
     rows.add_argument(
         "--chunk-size",
-        type=_positive_int,
+        type=positive_int,
         default=DEFAULT_CHUNK_SIZE,
         metavar="N",
         help=f"rows read, sent and checkpointed together (default {DEFAULT_CHUNK_SIZE:,})",
@@ -141,7 +140,7 @@ def add_parser(subparsers: Any) -> None:
     )
     output.add_argument(
         "--show-errors",
-        type=_non_negative_int,
+        type=non_negative_int,
         default=DEFAULT_SHOWN_ERRORS,
         metavar="N",
         help=f"row errors printed in the summary (default {DEFAULT_SHOWN_ERRORS})",
@@ -154,20 +153,10 @@ def add_parser(subparsers: Any) -> None:
         "failed counts (default: when stderr is a terminal)",
     )
 
-    kafka = parser.add_argument_group("connection (default: the environment, as flowodm.connect)")
-    kafka.add_argument(
-        "--bootstrap-servers",
-        metavar="HOST:PORT",
-        help="Kafka brokers (default: $KAFKA_BOOTSTRAP_SERVERS)",
-    )
-    kafka.add_argument(
-        "--schema-registry-url",
-        metavar="URL",
-        help="Schema Registry (default: $SCHEMA_REGISTRY_URL)",
-    )
+    kafka = add_connection_flags(parser)
     kafka.add_argument(
         "--timeout",
-        type=_positive_float,
+        type=positive_float,
         metavar="SECONDS",
         help="give up on a row not acknowledged within SECONDS; it is reported as failed "
         "(may have been written)",
@@ -202,31 +191,3 @@ def parse_column_mapping(text: str) -> dict[str, str]:
             raise argparse.ArgumentTypeError(f"column {column!r} is mapped twice")
         mapping[column] = field
     return mapping
-
-
-def _positive_int(text: str) -> int:
-    value = _non_negative_int(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is negative")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    try:
-        return positive_seconds("seconds", value)  # the rule every timeout follows
-    except InvalidArgumentError:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number of seconds") from None

@@ -8,6 +8,8 @@ The mirror of ``flowodm.produce``, on the same client layer (``flowodm.kafka``):
 - ``ConsumerLoop`` / ``AsyncConsumerLoop``: a handler over a topic with retries, an error
   handler and a dead-letter topic (``loops.py``).
 - Profiles with upstream's names and numbers (``profiles.py``).
+- ``read_messages``: a topic as it is now, without a group, with a ``ReadReport``
+  (``reading.py``, ``reader.py``); ``flowodm.read_topic`` builds a DataFrame on the same reader.
 - Decoding by the writer's schema id, chunked validation (``decoding.py``), offsets that may be
   committed (``offsets.py``), consumer settings (``client.py``).
 """
@@ -35,6 +37,13 @@ if _typing.TYPE_CHECKING:
         RealTimeSettings,
         ReliableSettings,
     )
+    from flowodm.consume.read_report import (
+        PartitionRange,
+        ReadFailure,
+        ReadReport,
+        TopicReadError,
+    )
+    from flowodm.consume.reading import ReadResult, read_messages
 
 _PROFILES = (
     "BaseSettings",
@@ -53,6 +62,11 @@ _EXPORTS = {
     "CommitStrategy": "flowodm.consume.consumer",
     "ModelConsumer": "flowodm.consume.consumer",
     "ConsumedMessage": "flowodm.consume.message",
+    **dict.fromkeys(
+        ("PartitionRange", "ReadFailure", "ReadReport", "TopicReadError"),
+        "flowodm.consume.read_report",
+    ),
+    **dict.fromkeys(("ReadResult", "read_messages"), "flowodm.consume.reading"),
 }
 
 if not _typing.TYPE_CHECKING:
@@ -70,8 +84,14 @@ __all__ = [
     "LongRunningSettings",
     "LoopStats",
     "ModelConsumer",
+    "PartitionRange",
+    "ReadFailure",
+    "ReadReport",
+    "ReadResult",
     "RealTimeSettings",
     "ReliableSettings",
+    "TopicReadError",
     "async_consumer_loop",
     "consumer_loop",
+    "read_messages",
 ]

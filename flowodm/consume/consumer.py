@@ -305,9 +305,17 @@ class ModelConsumer(Generic[M]):
                     self._book.store()
                     if not self._auto_commit:  # librdkafka commits on close only with auto-commit
                         self._commit_sync(client)
-                client.close()
             except (KafkaException, RuntimeError, ConsumerError) as exc:
-                logger.warning("closing the consumer of group %s failed: %s", self.group_id, exc)
+                logger.warning("committing on close for group %s failed: %s", self.group_id, exc)
+            finally:
+                # Always: a consumer left to the garbage collector runs its rebalance callbacks
+                # from the deallocator, which can crash the interpreter.
+                try:
+                    client.close()
+                except (KafkaException, RuntimeError) as exc:
+                    logger.warning(
+                        "closing the consumer of group %s failed: %s", self.group_id, exc
+                    )
         if self._executor is not None:
             self._executor.shutdown(wait=False)
 
@@ -438,8 +446,12 @@ class ModelConsumer(Generic[M]):
         client = self._client
         if client is None:
             client = group_consumer(self._connection, self._settings)
+            try:
+                client.subscribe([self.topic], on_revoke=self._on_revoke, on_lost=self._on_lost)
+            except BaseException:
+                client.close()
+                raise
             self._book = OffsetBook(client, self._store_interval, commit=not self._auto_commit)
-            client.subscribe([self.topic], on_revoke=self._on_revoke, on_lost=self._on_lost)
             self._client = client
         return client
 

@@ -22,19 +22,19 @@ from typing import Any
 from flowodm.pandas.coerce import python_value
 from flowodm.pandas.reports import RowError
 
-__all__ = ["dead_letter_payload"]
+__all__ = ["dead_letter_payload", "jsonable"]
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """``value`` (already plain Python) with what strict JSON cannot hold turned into text."""
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)  # 'inf', '-inf' or 'nan': json.dumps would write invalid JSON
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     return value
 
 
@@ -57,8 +57,8 @@ def dead_letter_payload(
         topic: The topic the valid rows go to.
     """
     record = {
-        "index": _jsonable(python_value(label)),
-        "values": {str(col): _jsonable(python_value(value)) for col, value in values.items()},
+        "index": jsonable(python_value(label)),
+        "values": {str(col): jsonable(python_value(value)) for col, value in values.items()},
         "errors": [{"field": e.field, "type": e.type, "message": e.message} for e in errors],
         "model": model,
         "topic": topic,

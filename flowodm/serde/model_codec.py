@@ -51,10 +51,11 @@ from flowodm.schema.datum import DatumConverter
 from flowodm.schema.model_schema import model_converter, model_schema
 from flowodm.schema.naming import SUBJECT_STRATEGIES, topic_subject
 from flowodm.serde._codegen import Encoder
+from flowodm.serde._decodegen import ColumnDecoder
 from flowodm.serde.avro import AvroCodec
 from flowodm.serde.keys import avro_key, deserialize_key, serialize_key
 from flowodm.serde.registry import SCHEMA_NOT_FOUND, RegistryAdapter, canonical_json
-from flowodm.serde.wire import frame_prefix, unframe
+from flowodm.serde.wire import HEADER_SIZE, MAGIC_BYTE, frame_prefix, unframe
 from flowodm.settings import ModelSettings, display_name, settings_of
 
 __all__ = ["LOCAL", "OFFLINE", "CodecHost", "ModelCodec", "get_model_codec"]
@@ -358,13 +359,31 @@ class ModelCodec(Generic[M]):
         """
         return None if self._is_json else self._avro.specialised_decoder
 
-    def same_schema_prefix(self, prefix: bytes) -> bool:
-        """Whether a 5-byte Confluent header names this model's own schema (checked once per id).
+    @property
+    def column_decoder(self) -> tuple[list[str], ColumnDecoder] | None:
+        """The field names and ``decode_into(body, columns)`` of bodies of this model's schema.
 
-        Lets a consumer hand a body straight to ``body_decoder``. Only ids already seen by
-        ``decode_datum`` are known; an unknown one answers ``False``.
+        For building DataFrames without a dict per row; raises like ``body_decoder``, and then
+        appends nothing. ``None`` when the schema is not specialised or values are JSON.
         """
-        return prefix in self._own_prefixes
+        return None if self._is_json else self._avro.column_decoder
+
+    def same_schema_prefix(self, prefix: bytes) -> bool:
+        """Whether a 5-byte Confluent header names this model's own schema.
+
+        Lets a consumer hand a body straight to ``body_decoder``. An id not seen yet is looked
+        up once (as ``decode_datum`` would), so the first value of a schema counts too.
+
+        Raises:
+            DeserializationError: the registry does not have the id.
+            SchemaRegistryError: the writer's schema could not be fetched.
+        """
+        if prefix in self._own_prefixes:
+            return True
+        if not self._framed or len(prefix) != HEADER_SIZE or prefix[0] != MAGIC_BYTE:
+            return False
+        schema_id = int.from_bytes(prefix[1:], "big")
+        return schema_id not in self._writers and self._writer_schema(schema_id) is None
 
     @property
     def is_json(self) -> bool:

@@ -1,0 +1,94 @@
+"""Flags every command shares: counts and seconds as argparse types, and the connection flags.
+
+One copy of each rule, so ``flowodm produce`` and ``flowodm consume`` refuse the same values
+with the same words and connect the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from flowodm._arguments import positive_seconds
+from flowodm.exceptions import ConfigurationError, InvalidArgumentError
+
+if TYPE_CHECKING:
+    from flowodm.kafka.connection import Connection
+
+__all__ = [
+    "add_connection_flags",
+    "connect_from_flags",
+    "non_negative_int",
+    "positive_float",
+    "positive_int",
+]
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    value = non_negative_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type: a whole number of at least 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite positive number of seconds (the rule every timeout follows)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    try:
+        return positive_seconds("seconds", value)
+    except InvalidArgumentError:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number of seconds") from None
+
+
+def add_connection_flags(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """Add ``--bootstrap-servers`` and ``--schema-registry-url``; returns their group."""
+    kafka = parser.add_argument_group("connection (default: the environment, as flowodm.connect)")
+    kafka.add_argument(
+        "--bootstrap-servers",
+        metavar="HOST:PORT",
+        help="Kafka brokers (default: $KAFKA_BOOTSTRAP_SERVERS)",
+    )
+    kafka.add_argument(
+        "--schema-registry-url",
+        metavar="URL",
+        help="Schema Registry (default: $SCHEMA_REGISTRY_URL)",
+    )
+    return kafka
+
+
+def connect_from_flags(args: argparse.Namespace) -> Connection:
+    """Connect from the flags over the environment (``KAFKA_BOOTSTRAP_SERVERS`` …).
+
+    Raises:
+        ConfigurationError: no bootstrap servers come from either; the message names the flag
+            and the variable (the core's own message speaks of ``flowodm.connect``).
+    """
+    from flowodm.kafka.config import build_config
+    from flowodm.kafka.connection import connect
+
+    given = {
+        "bootstrap_servers": args.bootstrap_servers,
+        "schema_registry_url": args.schema_registry_url,
+    }
+    # Checked before connect(), whose own message would tell a CLI user to call a function.
+    if build_config(**given).bootstrap_servers is None:
+        raise ConfigurationError(
+            "no Kafka bootstrap servers configured: pass --bootstrap-servers HOST:PORT or set "
+            "KAFKA_BOOTSTRAP_SERVERS (or FLOWODM_BOOTSTRAP_SERVERS)"
+        )
+    return connect(**given)
