@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from flowodm.produce.results import DeliveryResult, ProduceManyResult
     from flowodm.progress import ProgressOption
     from flowodm.serde.model_codec import ModelCodec
+    from flowodm.tools.compat import CompatibilityResult
 
 __all__ = ["FlowBaseModel"]
 
@@ -111,6 +112,29 @@ class FlowBaseModel(BaseModel):
             SchemaRegistryError: the registry refused the schema or could not be reached.
         """
         return _codec_of(cls, connection).register()
+
+    @classmethod
+    def check_compatibility(
+        cls,
+        subject: str | None = None,
+        level: str | None = None,
+        *,
+        connection: Connection | None = None,
+    ) -> CompatibilityResult:
+        """Would the registry accept this model's schema? Checks without registering.
+
+        ``subject`` defaults to the model's, ``level`` to the subject's own; another level is
+        checked against the subject's live versions without changing the subject. The result
+        names each incompatible field and why (``flowodm.tools.check_compatibility``).
+
+        Raises:
+            ConfigurationError: no Schema Registry is configured.
+            SchemaRegistryError: the registry failed or could not be reached.
+            InvalidArgumentError: an unknown level.
+        """
+        from flowodm.tools.check import check_model_compatibility
+
+        return check_model_compatibility(cls, subject=subject, level=level, connection=connection)
 
     # ------------------------------------------------------------------ conversion
 

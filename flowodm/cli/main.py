@@ -21,14 +21,18 @@ def build_parser() -> argparse.ArgumentParser:
     """Build the top-level parser; each subcommand module adds its own sub-parser."""
     parser = argparse.ArgumentParser(
         prog="flowodm",
-        description="Kafka messages as pydantic models: local sandbox, backfills and a demo.",
+        description=(
+            "Kafka messages as pydantic models: local sandbox, backfills, topic reads, "
+            "schema tools and a demo."
+        ),
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    from flowodm.cli import consume, demo, produce, sandbox
+    from flowodm.cli import consume, demo, produce, sandbox, schema
 
     sandbox.add_parser(subparsers)
     produce.add_parser(subparsers)
     consume.add_parser(subparsers)
+    schema.add_parser(subparsers)
     demo.add_parser(subparsers)
     return parser
 

@@ -12,6 +12,11 @@ Contract (used by ``Connection.registry`` and the model codec):
 - ``register(subject, schema) -> int``, ``lookup(subject, schema) -> int`` (for
   ``auto_register=False``) and ``get_schema(schema_id)`` are cached in this adapter, keyed by
   (subject, canonical schema) and by id, so one adapter (one registry URL) asks once.
+- Subject administration for ``flowodm.tools`` (no caching, each call asks the registry):
+  ``subjects()``, ``versions(subject)``, ``get_version(subject, version)`` (a
+  ``SubjectVersion``), ``compatibility_level(subject)`` (the subject's, else the global one),
+  ``set_compatibility_level(subject, level)``, ``test_compatibility(subject, schema)`` (the
+  registry's verdict and its verbose messages) and ``delete_subject(subject, permanent=...)``.
 - Every failure, HTTP or network, raises ``flowodm.exceptions.SchemaRegistryError`` with
   ``url`` (credentials stripped), ``subject``, ``http_status`` and ``error_code``, a message that
   says what to do, and no secret in it.
@@ -24,7 +29,8 @@ import json
 import threading
 from collections.abc import Callable, Mapping
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
+from urllib.parse import quote
 
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError as _ConfluentRegistryError
@@ -37,6 +43,7 @@ __all__ = [
     "SCHEMA_NOT_FOUND",
     "AvroSchema",
     "RegistryAdapter",
+    "SubjectVersion",
     "canonical_json",
 ]
 
@@ -82,6 +89,16 @@ _VERSION_NOT_FOUND = 40402
 #: The registry's error code for an unknown schema id (a message names a schema it does not have).
 SCHEMA_NOT_FOUND = 40403
 _INVALID_SCHEMA = 42201
+
+
+class SubjectVersion(NamedTuple):
+    """One registered version of a subject: where it is, its id and its (parsed) schema."""
+
+    subject: str
+    version: int
+    schema_id: int
+    schema: AvroSchema
+    schema_type: str
 
 
 def canonical_json(schema: AvroSchema) -> str:
@@ -217,6 +234,132 @@ class RegistryAdapter:
             self._schemas[schema_id] = parsed
         return parsed
 
+    # --- subject administration (flowodm.tools): not cached, every call asks the registry ---
+
+    def subjects(self, *, prefix: str | None = None, deleted: bool = False) -> list[str]:
+        """Return the registry's subjects (with ``deleted``, soft-deleted ones too), sorted.
+
+        Raises:
+            SchemaRegistryError: the registry failed or could not be reached.
+        """
+        found = self._call(
+            "list the subjects",
+            None,
+            lambda: self._client.get_subjects(subject_prefix=prefix, deleted=deleted),
+        )
+        return sorted(str(subject) for subject in found)
+
+    def versions(self, subject: str) -> list[int]:
+        """Return the live version numbers of ``subject``, oldest first.
+
+        Raises:
+            SchemaRegistryError: no such subject (error code 40401), or the registry failed.
+        """
+        found = self._call("list the versions", subject, lambda: self._client.get_versions(subject))
+        return sorted(int(version) for version in found)
+
+    def get_version(self, subject: str, version: int | str = "latest") -> SubjectVersion:
+        """Return one version of ``subject`` (a number, or ``"latest"``) with its schema.
+
+        Raises:
+            SchemaRegistryError: no such subject or version, or the registry failed.
+        """
+        found = self._call(
+            f"fetch version {version}",
+            subject,
+            lambda: self._client.get_version(subject, version),  # type: ignore[arg-type]
+        )
+        schema = found.schema
+        if found.schema_id is None or found.version is None or schema.schema_str is None:
+            raise self._error(f"fetch version {version}", subject, "incomplete answer", _ODD_ANSWER)
+        schema_type = schema.schema_type or "AVRO"
+        text = schema.schema_str
+        parsed: AvroSchema = json.loads(text) if schema_type == "AVRO" else text
+        return SubjectVersion(
+            subject, int(found.version), int(found.schema_id), parsed, schema_type
+        )
+
+    def compatibility_level(self, subject: str | None = None) -> str:
+        """Return the level that applies to ``subject`` (its own, else the global level).
+
+        Raises:
+            SchemaRegistryError: the registry failed or could not be reached.
+        """
+        path = "config" if subject is None else f"config/{_quoted(subject)}"
+        answer = self._call(
+            "read the compatibility level",
+            subject,
+            lambda: self._client._rest_client.get(path, {"defaultToGlobal": "true"}),
+        )
+        return str(answer["compatibilityLevel"])
+
+    def set_compatibility_level(self, subject: str, level: str) -> str:
+        """Set ``subject``'s compatibility level and return it as the registry confirms it.
+
+        Raises:
+            SchemaRegistryError: the registry refused the level or failed.
+        """
+        answer = self._call(
+            f"set the compatibility level to {level}",
+            subject,
+            lambda: self._client.set_compatibility(subject, level),
+        )
+        return str(answer.get("compatibility", level) if isinstance(answer, dict) else answer)
+
+    def test_compatibility(self, subject: str, schema: AvroSchema) -> tuple[bool, list[str]]:
+        """Ask whether ``schema`` could be registered under ``subject`` at its level.
+
+        Uses the all-versions endpoint with ``verbose=true``, so the registry applies the
+        subject's level (transitive or not) and says why a schema is incompatible.
+        confluent's ``test_compatibility_all_versions`` returns only the verdict, so the
+        request goes through its REST client to keep the messages.
+
+        Returns:
+            The verdict and the registry's messages (empty when compatible).
+
+        Raises:
+            SchemaRegistryError: the registry failed or could not be reached.
+        """
+        path = f"compatibility/subjects/{_quoted(subject)}/versions?verbose=true"
+        body = _to_schema(schema).to_dict()
+        answer = self._call(
+            "test compatibility",
+            subject,
+            lambda: self._client._rest_client.post(path, body=body),
+        )
+        messages = answer.get("messages") or []
+        return bool(answer["is_compatible"]), [str(message) for message in messages]
+
+    def delete_subject(self, subject: str, *, permanent: bool = False) -> list[int]:
+        """Soft-delete ``subject`` (or, with ``permanent``, delete it for good) and return
+        the versions deleted.
+
+        A permanent delete soft-deletes first when needed, as the registry requires.
+
+        Raises:
+            SchemaRegistryError: no such subject, or the registry failed.
+        """
+        if not permanent:
+            found = self._call(
+                "delete the subject", subject, lambda: self._client.delete_subject(subject)
+            )
+            return sorted(int(version) for version in found)
+        live = self._call(
+            "list the live versions",
+            subject,
+            lambda: self._client.get_subjects(subject_prefix=subject, deleted=False),
+        )
+        if subject in live:
+            self._call("delete the subject", subject, lambda: self._client.delete_subject(subject))
+        found = self._call(
+            "delete the subject permanently",
+            subject,
+            lambda: self._client.delete_subject(subject, permanent=True),
+        )
+        with self._lock:
+            self._ids = {key: value for key, value in self._ids.items() if key[0] != subject}
+        return sorted(int(version) for version in found)
+
     def close(self) -> None:
         """Close the HTTP session; the adapter is unusable afterwards."""
         self._client.close()
@@ -322,6 +465,11 @@ def _shorten(text: str, limit: int = 120) -> str:
     """A foreign answer (maybe a whole HTML page) cut to ``limit`` characters."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _quoted(subject: str) -> str:
+    """A subject as one URL path segment (confluent's client quotes the same way)."""
+    return quote(subject, safe="")
 
 
 def _to_schema(schema: AvroSchema) -> Schema:

@@ -134,7 +134,9 @@ def test_registry_credentials_never_appear_in_the_output(
 def test_ctrl_c_prints_the_summary_and_exits_130(
     sandbox: Sandbox, make_topic: TopicFactory, tmp_path: Path
 ) -> None:
-    path = _orders(tmp_path / "o.csv", [f"{i}.5" for i in range(30_000)])
+    # Enough rows that a loaded machine cannot finish them between the first checkpoint and
+    # the signal (30k could, and the run then ended 0 before SIGINT arrived).
+    path = _orders(tmp_path / "o.csv", [f"{i}.5" for i in range(300_000)])
     checkpoint = tmp_path / "ck.json"
     process = subprocess.Popen(
         [
