@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "add_connection_flags",
+    "add_registry_url_flag",
     "connect_from_flags",
     "non_negative_int",
     "positive_float",
@@ -63,12 +64,17 @@ def add_connection_flags(parser: argparse.ArgumentParser) -> argparse._ArgumentG
         metavar="HOST:PORT",
         help="Kafka brokers (default: $KAFKA_BOOTSTRAP_SERVERS)",
     )
-    kafka.add_argument(
+    add_registry_url_flag(kafka)
+    return kafka
+
+
+def add_registry_url_flag(group: argparse._ArgumentGroup) -> None:
+    """Add ``--schema-registry-url`` to ``group`` (a Kafka connection group or a registry one)."""
+    group.add_argument(
         "--schema-registry-url",
         metavar="URL",
         help="Schema Registry (default: $SCHEMA_REGISTRY_URL)",
     )
-    return kafka
 
 
 def connect_from_flags(args: argparse.Namespace) -> Connection:

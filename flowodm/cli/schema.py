@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flowodm.cli.flags import add_registry_url_flag, positive_float
 from flowodm.cli.usage import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 from flowodm.exceptions import FlowODMError, SchemaRegistryError
 
@@ -55,13 +56,12 @@ def add_parser(subparsers: Any) -> None:
     commands = parser.add_subparsers(dest="schema_command", required=True, metavar="ACTION")
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("registry (default: the environment, as flowodm.connect)")
+    add_registry_url_flag(group)
     group.add_argument(
-        "--schema-registry-url",
-        metavar="URL",
-        help="Schema Registry (default: $SCHEMA_REGISTRY_URL)",
-    )
-    group.add_argument(
-        "--registry-timeout", type=_seconds, metavar="SECONDS", help="seconds per registry request"
+        "--registry-timeout",
+        type=positive_float,
+        metavar="SECONDS",
+        help="seconds per registry request",
     )
     common.add_argument("--json", action="store_true", help="print JSON instead of text")
 
@@ -175,12 +175,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 # --- sources ------------------------------------------------------------------------------
-
-
-def _seconds(text: str) -> float:
-    from flowodm.cli.flags import positive_float
-
-    return positive_float(text)
 
 
 def _connection(args: argparse.Namespace) -> Connection:

@@ -549,11 +549,12 @@ class ModelConsumer(Generic[M]):
         strategy = self.commit_strategy
         if strategy == "manual" or not messages:
             return
-        latest: dict[Partition, int] = {}
+        # One topic (the consumer's subscription): the last offset per partition, in fetch order.
+        last_offsets: dict[Any, Any] = {}
         for message in messages:
-            topic, partition, offset = coordinates(message)
-            latest[(topic, partition)] = offset
-        for (topic, partition), offset in latest.items():
+            last_offsets[message.partition()] = message.offset()
+        topic = self.topic
+        for partition, offset in last_offsets.items():
             if strategy == "before_processing":
                 if self._book is not None:
                     self._book.processed(topic, partition, offset)

@@ -43,7 +43,15 @@ from flowodm.consume.reader import OnError, Start, TopicReader
 from flowodm.exceptions import ArgumentTypeError, DeserializationError, InvalidArgumentError
 from flowodm.kafka.connection import get_connection
 from flowodm.pandas.pipeline import check_model
-from flowodm.pandas.read_columns import ColumnPlan, build_column, column_plan, plain
+from flowodm.pandas.read_columns import (
+    ColumnPlan,
+    FieldColumn,
+    build_column,
+    column_plan,
+    epoch_datetimes,
+    epoch_longs,
+    plain,
+)
 from flowodm.serde.model_codec import get_model_codec
 from flowodm.serde.wire import HEADER_SIZE
 from flowodm.settings import display_name
@@ -53,7 +61,7 @@ if TYPE_CHECKING:
 
     from flowodm.kafka.connection import Connection
     from flowodm.progress import ProgressOption
-    from flowodm.serde._decodegen import ColumnDecoder
+    from flowodm.serde._decodegen import ColumnDecoding
     from flowodm.serde.model_codec import ModelCodec
 
 __all__ = ["METADATA_COLUMNS", "REPORT_ATTR", "read_topic"]
@@ -239,12 +247,16 @@ class _Sink:
             values: list[Any] = []
             for partition in order:
                 values += self.parts[partition].columns[index[field.name]]
-            data[field.name] = build_column(field, values)
+            data[field.name] = self.build(field, index[field.name], values)
         counts = [len(self.parts[p].columns[0]) if self.names else 0 for p in order]
         rows = sum(counts)
         for name in self.wanted:
             data[name] = self._metadata(name, order, counts, topic)
         return pd.DataFrame(data, index=pd.RangeIndex(rows))
+
+    def build(self, field: FieldColumn, position: int, values: list[Any]) -> Any:
+        """The array of one field's column, from its values in the parts' ``position``."""
+        return build_column(field, values)
 
     def _metadata(self, name: str, order: list[int], counts: list[int], topic: str) -> Any:
         rows = sum(counts)
@@ -260,9 +272,8 @@ class _Sink:
             if self.codec.settings.key_serializer == "string":
                 return pd.array(keys, dtype=pd.StringDtype())
             return pd.Series(keys, dtype=object).array
-        stamps = [_NAT if s is None else s for part in parts for s in part.stamps or ()]
-        millis = np.array(stamps, dtype=np.int64).view("datetime64[ms]")
-        return pd.DatetimeIndex(millis).tz_localize("UTC")
+        stamps = [s for part in parts for s in part.stamps or ()]
+        return epoch_datetimes(stamps, "ms", as_unit="ms")
 
 
 class _ModelSink(_Sink):
@@ -302,10 +313,12 @@ class _ColumnarSink(_Sink):
         codec: ModelCodec[Any],
         plan: ColumnPlan,
         wanted: tuple[str, ...],
-        decoder: tuple[list[str], ColumnDecoder],
+        decoder: ColumnDecoding,
     ) -> None:
         super().__init__(codec, plan, wanted)
-        self.names, self._decode_into = decoder  # the parts' columns follow the schema's order
+        self.names, self._decode_into, units = decoder  # the parts' columns: the schema's order
+        # Timestamp columns hold longs (the decoder's and ``_slow``'s), converted per column.
+        self._epoch_units = units
         self._prefix: bytes | None = None  # the header of the last value of the model's schema
 
     def add(self, batch: dict[int, list[Message]]) -> None:
@@ -329,17 +342,17 @@ class _ColumnarSink(_Sink):
                 raw_key = message.key()
                 try:
                     key = None if raw_key is None else decode_key(raw_key)
-                    body: bytes | None = value
+                    start = 0
                     if framed:
                         if prefix is None or not value.startswith(prefix):
                             head = value[:HEADER_SIZE]
                             prefix = head if own(head) else None
-                        body = None if prefix is None else value[HEADER_SIZE:]
-                    if body is None:
+                        start = -1 if prefix is None else HEADER_SIZE
+                    if start < 0:
                         slow(value, columns)
                     else:
                         try:
-                            decode_into(body, columns)
+                            decode_into(value, columns, start)
                             columnar += 1
                         except Exception:  # unusual bytes: fastavro decodes or explains
                             slow(value, columns)
@@ -354,5 +367,11 @@ class _ColumnarSink(_Sink):
     def _slow(self, value: bytes, columns: list[list[Any]]) -> None:
         """Decode ``value`` with schema resolution and append its fields to the columns."""
         datum = self.codec.decode_datum(value)
-        for column, name in zip(columns, self.names, strict=True):
-            column.append(datum[name])
+        units = self._epoch_units
+        for position, (column, name) in enumerate(zip(columns, self.names, strict=True)):
+            cell = datum[name]
+            column.append(epoch_longs(cell, units[position]) if position in units else cell)
+
+    def build(self, field: FieldColumn, position: int, values: list[Any]) -> Any:
+        unit = self._epoch_units.get(position)
+        return build_column(field, values) if unit is None else epoch_datetimes(values, unit)

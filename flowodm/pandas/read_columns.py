@@ -18,15 +18,11 @@ URLs, IP addresses                               ``string`` (their text)
 nested models, lists, dicts, unions              ``object``: dicts and lists (``model_dump``)
 ===============================================  =============================================
 
-A field is **exact** when every value Avro can decode for it is a valid value of the field,
-so validating it could neither reject nor change anything: the scalar types of the table
-(optional or not) whose only constraints are the ones their Avro type already enforces
-(``Int32``'s range, a ``Decimal``'s digits and places). A model whose fields are all exact,
-that has no validators, ``model_post_init``, value-changing ``model_config`` options
-(``str_strip_whitespace``, ``str_to_lower``/``upper``, ``str_min/max_length``,
-``allow_inf_nan=False``) and no ``schema_path`` file, is read on the
-columnar path: Avro bodies are decoded straight into the columns, with no dict or model per row.
-Any other model is validated row by row (in chunks) as the model, as ``consume_iter`` does.
+A model whose fields are all **exact** and that is **plain** (``flowodm.schema.exact``: Avro's
+types are the fields' types, and nothing in the model validates or changes more), with no
+``schema_path`` file, is read on the columnar path: Avro bodies are decoded straight into the
+columns, with no dict or model per row. Any other model is validated row by row (in chunks) as
+the model, as ``consume_iter`` does.
 """
 
 from __future__ import annotations
@@ -38,32 +34,37 @@ from enum import Enum
 from functools import cache
 from typing import Any, Literal
 
-import annotated_types
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
 from flowodm.pandas.fields import frame_fields
+from flowodm.schema.exact import exact_field, plain_model, unwrap_optional
 from flowodm.schema.types import (
-    AvroType,
     EnumSpec,
     LiteralSpec,
     LogicalSpec,
     PrimitiveSpec,
     StrLikeSpec,
     TypeSpec,
-    UnionSpec,
 )
 
-__all__ = ["ColumnPlan", "FieldColumn", "build_column", "column_plan", "datetimes", "plain"]
+__all__ = [
+    "ColumnPlan",
+    "FieldColumn",
+    "build_column",
+    "column_plan",
+    "datetimes",
+    "epoch_datetimes",
+    "epoch_longs",
+    "plain",
+]
 
 Dtype = Literal["int", "float", "bool", "str", "strlike", "datetime", "category", "object"]
 
-_EXACT_PRIMITIVES = {"string": "str", "long": "int", "int": "int", "double": "float"}
-_EXACT_PRIMITIVES |= {"float": "float", "boolean": "bool", "bytes": "object"}
-_EXACT_LOGICAL = {"timestamp-millis": "datetime", "timestamp-micros": "datetime"}
-_EXACT_LOGICAL |= dict.fromkeys(("date", "time-millis", "time-micros", "uuid", "decimal"), "object")
-_INT32 = annotated_types.Interval(ge=-(2**31), le=2**31 - 1)
+_PRIMITIVE_DTYPES = {"string": "str", "long": "int", "int": "int", "double": "float"}
+_PRIMITIVE_DTYPES |= {"float": "float", "boolean": "bool", "bytes": "object"}
+_DATETIMES = ("timestamp-millis", "timestamp-micros")
 _NAT = np.iinfo(np.int64).min
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICRO = dt.timedelta(microseconds=1)
@@ -96,38 +97,19 @@ class ColumnPlan:
     columnar: bool
 
 
-def _unwrap(spec: TypeSpec | None) -> tuple[TypeSpec | None, bool]:
-    if isinstance(spec, UnionSpec) and len(spec.branches) == 1:
-        return spec.branches[0], spec.nullable
-    return spec, isinstance(spec, UnionSpec) and spec.nullable
-
-
-def _harmless(item: Any, spec: TypeSpec) -> bool:
-    """Whether a field constraint is one its Avro type already guarantees."""
-    if isinstance(item, AvroType):
-        return True
-    if isinstance(item, annotated_types.Interval):
-        return spec == PrimitiveSpec("int") and item == _INT32
-    if isinstance(spec, LogicalSpec) and spec.logical == "decimal":
-        known = {"max_digits": spec.precision, "decimal_places": spec.scale}
-        found = {k: v for k, v in vars(item).items() if v is not None}
-        return bool(found) and all(known.get(k) == v for k, v in found.items())
-    return False
-
-
 def _field_column(name: str, spec: TypeSpec | None, metadata: Sequence[Any]) -> FieldColumn:
-    inner, nullable = _unwrap(spec)
+    inner, nullable = unwrap_optional(spec)
+    exact = exact_field(spec, metadata)
     dtype: Any = None
     if isinstance(inner, PrimitiveSpec):
-        dtype = _EXACT_PRIMITIVES.get(inner.avro)
+        dtype = _PRIMITIVE_DTYPES.get(inner.avro)
     elif isinstance(inner, LogicalSpec):
-        dtype = _EXACT_LOGICAL.get(inner.logical)
+        dtype = "datetime" if inner.logical in _DATETIMES else "object"
     elif isinstance(inner, EnumSpec):
         values = tuple(member.value for member in inner.cls)
-        exact = all(_harmless(m, inner) for m in metadata)
         return FieldColumn(name, "category", nullable, values, exact)
-    if dtype is not None and inner is not None:
-        return FieldColumn(name, dtype, nullable, (), all(_harmless(m, inner) for m in metadata))
+    if dtype is not None:
+        return FieldColumn(name, dtype, nullable, (), exact)
     if isinstance(inner, LiteralSpec):
         return FieldColumn(name, "category", nullable, inner.values)
     if isinstance(inner, StrLikeSpec):
@@ -135,31 +117,11 @@ def _field_column(name: str, spec: TypeSpec | None, metadata: Sequence[Any]) -> 
     return FieldColumn(name, "object", True)
 
 
-#: ``model_config`` options under which validation changes or rejects decoded Avro values.
-_TRANSFORMING_CONFIG = ("str_strip_whitespace", "str_to_lower", "str_to_upper")
-_CONSTRAINING_CONFIG = ("str_min_length", "str_max_length")
-
-
-def _plain_model(model: type[BaseModel]) -> bool:
-    decorators = model.__pydantic_decorators__
-    config = model.model_config
-    return not (
-        decorators.validators
-        or decorators.field_validators
-        or decorators.root_validators
-        or decorators.model_validators
-        or model.__pydantic_post_init__
-        or any(config.get(option) for option in _TRANSFORMING_CONFIG)
-        or any(config.get(option) is not None for option in _CONSTRAINING_CONFIG)
-        or config.get("allow_inf_nan") is False
-    )
-
-
 @cache
 def column_plan(model: type[BaseModel]) -> ColumnPlan:
     """Return the column plan of ``model`` (cached per class)."""
     columns = tuple(_field_column(f.name, f.spec, f.info.metadata) for f in frame_fields(model))
-    columnar = _plain_model(model) and all(c.exact for c in columns)
+    columnar = plain_model(model) and all(c.exact for c in columns)
     return ColumnPlan(columns, columnar)
 
 
@@ -193,6 +155,29 @@ def datetimes(values: list[Any], unit: Literal["ms", "us"] = "us") -> pd.Datetim
         index = pd.DatetimeIndex(np.array(micros, dtype=np.int64).view("datetime64[us]"))
         index = index.as_unit(unit)
     return index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+
+
+_UNIT_STEP = {"ms": dt.timedelta(milliseconds=1), "us": _MICRO}
+
+
+def epoch_datetimes(
+    values: list[int | None], unit: str, as_unit: Literal["ms", "us"] = "us"
+) -> pd.DatetimeIndex:
+    """Epoch longs in ``unit`` (``None`` for missing) as ``datetime64[<as_unit>, UTC]``.
+
+    One conversion for a whole column, where a ``datetime`` per row would cost more than
+    decoding the row.
+    """
+    longs = np.array(
+        [_NAT if v is None else v for v in values] if None in values else values, dtype=np.int64
+    )
+    index = pd.DatetimeIndex(longs.view(f"datetime64[{unit}]")).as_unit(as_unit)
+    return index.tz_localize("UTC")
+
+
+def epoch_longs(value: dt.datetime | None, unit: str) -> int | None:
+    """An aware datetime as the epoch long ``epoch_datetimes`` takes back (``None`` stays)."""
+    return None if value is None else (value - _EPOCH) // _UNIT_STEP[unit]
 
 
 def _mask(values: list[Any]) -> np.ndarray[Any, np.dtype[np.bool_]]:

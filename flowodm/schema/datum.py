@@ -23,6 +23,7 @@ import fastavro
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from flowodm.exceptions import DeserializationError, SchemaGenerationError, SerializationError
+from flowodm.schema.exact import trusted_builder
 from flowodm.schema.types import (
     ArraySpec,
     EnumSpec,
@@ -57,7 +58,9 @@ class DatumConverter(Generic[M]):
         SchemaGenerationError: the schema does not describe ``model_cls`` or is not valid Avro.
     """
 
-    def __init__(self, model_cls: type[M], schema: dict[str, Any]) -> None:
+    def __init__(
+        self, model_cls: type[M], schema: dict[str, Any], *, generated: bool = False
+    ) -> None:
         self.model_cls = model_cls
         self.schema = schema
         _check_schema_matches(model_cls, schema)
@@ -70,6 +73,9 @@ class DatumConverter(Generic[M]):
         #: directly (falling back to ``to_datum`` for anything it refuses).
         self.dict_is_datum = all(compiler.encoder_ready(f.spec) for f in record_fields(model_cls))
         self._list_adapter: TypeAdapter[list[M]] | None = None
+        # Datums of a schema generated from the model need no validation when it could change
+        # or reject nothing (``flowodm.schema.exact``); a schema file may differ, so never then.
+        self._trusted = trusted_builder(model_cls) if generated else None
 
     def to_datum(self, obj: M) -> dict[str, Any]:
         """Return the Avro-ready datum of ``obj``.
@@ -105,12 +111,19 @@ class DatumConverter(Generic[M]):
         than one ``model_validate`` per datum); when it fails, each datum is validated on its
         own so that every error belongs to its datum and the others still come back.
         Callers keep chunks to a few hundred datums (building many models at once is GC-bound).
+        A model whose validation could change or reject nothing (``flowodm.schema.exact``) is
+        built without it, as validation would build it.
         """
         convert = self._from
         try:
             prepared = [convert(d) for d in datums] if convert else datums
         except Exception:  # one datum's conversion failed: find it below, row by row
             return [self._one(d) for d in datums]
+        if self._trusted is not None:
+            try:
+                return list(self._trusted(prepared))
+            except Exception:  # not the model's fields, or an unknown symbol: validate
+                pass
         adapter = self._list_adapter
         if adapter is None:
             adapter = self._list_adapter = TypeAdapter(list[self.model_cls])  # type: ignore[name-defined]

@@ -73,7 +73,9 @@ def model_converter(
     if entry.converter is None:
         with _lock:
             if entry.converter is None:
-                entry.converter = DatumConverter(model_cls, entry.schema)
+                entry.converter = DatumConverter(
+                    model_cls, entry.schema, generated=entry.settings.schema_path is None
+                )
     return entry.converter
 
 

@@ -34,7 +34,7 @@ from fastavro.validation import ValidationError, validate
 from flowodm.exceptions import DeserializationError, SchemaGenerationError, SerializationError
 from flowodm.serde._codegen import Encoder, Unsupported, compile_encoder
 from flowodm.serde._decodegen import (
-    ColumnDecoder,
+    ColumnDecoding,
     Decoder,
     compile_column_decoder,
     compile_decoder,
@@ -78,7 +78,7 @@ class AvroCodec:
             except Unsupported:
                 self._decoder = None
         # Compiled on first use: only DataFrame reading needs it.
-        self._columns: tuple[list[str], ColumnDecoder] | None = None
+        self._columns: ColumnDecoding | None = None
         self._columns_compiled = not specialise
         self._writers: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
         self._writers_by_text: OrderedDict[str, Any] = OrderedDict()
@@ -109,11 +109,12 @@ class AvroCodec:
         return self._decoder
 
     @property
-    def column_decoder(self) -> tuple[list[str], ColumnDecoder] | None:
-        """``(field_names, decode_into)`` for a record schema, or ``None`` (not specialised).
+    def column_decoder(self) -> ColumnDecoding | None:
+        """``(names, decode_into, epoch_units)`` for a record schema, or ``None``.
 
-        ``decode_into(body, columns)`` appends each top-level field's value (as in ``decode``'s
-        dict) to its list in ``columns`` (one list per field, in ``field_names`` order), or
+        ``decode_into(value, columns, start=0)`` appends each top-level field's value of the
+        body at ``value[start:]`` (as in ``decode``'s dict, but timestamps as their longs, see
+        ``epoch_units``) to its list in ``columns`` (one list per field, in ``names`` order), or
         raises like ``specialised_decoder`` and then appends nothing.
         """
         if not self._columns_compiled:

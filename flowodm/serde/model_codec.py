@@ -51,7 +51,7 @@ from flowodm.schema.datum import DatumConverter
 from flowodm.schema.model_schema import model_converter, model_schema
 from flowodm.schema.naming import SUBJECT_STRATEGIES, topic_subject
 from flowodm.serde._codegen import Encoder
-from flowodm.serde._decodegen import ColumnDecoder
+from flowodm.serde._decodegen import ColumnDecoding
 from flowodm.serde.avro import AvroCodec
 from flowodm.serde.keys import avro_key, deserialize_key, serialize_key
 from flowodm.serde.registry import SCHEMA_NOT_FOUND, RegistryAdapter, canonical_json
@@ -360,8 +360,8 @@ class ModelCodec(Generic[M]):
         return None if self._is_json else self._avro.specialised_decoder
 
     @property
-    def column_decoder(self) -> tuple[list[str], ColumnDecoder] | None:
-        """The field names and ``decode_into(body, columns)`` of bodies of this model's schema.
+    def column_decoder(self) -> ColumnDecoding | None:
+        """The column decoder of bodies of this model's schema (``AvroCodec.column_decoder``).
 
         For building DataFrames without a dict per row; raises like ``body_decoder``, and then
         appends nothing. ``None`` when the schema is not specialised or values are JSON.

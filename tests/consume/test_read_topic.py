@@ -535,6 +535,7 @@ def test_schema_versions_are_read_into_one_frame(
 
         name: str
         size: int
+        at: dt.datetime
 
     class V2(FlowBaseModel):
         class Settings:
@@ -543,11 +544,17 @@ def test_schema_versions_are_read_into_one_frame(
 
         name: str
         size: int
+        at: dt.datetime
         colour: str | None = None
         weight: int | None = None
+        seen: dt.datetime | None = None
 
-    V1.produce_many([V1(name="a", size=1), V1(name="b", size=2)], connection=conn)
-    V2.produce_many([V2(name="c", size=3, colour="red", weight=7)], connection=conn)
+    day = dt.datetime(1969, 12, 31, 23, 59, 59, 999000, tzinfo=dt.UTC)
+    later = dt.datetime(2031, 5, 6, 7, 8, 9, 10000, tzinfo=dt.UTC)
+    V1.produce_many([V1(name="a", size=1, at=day), V1(name="b", size=2, at=later)], connection=conn)
+    V2.produce_many(
+        [V2(name="c", size=3, at=later, colour="red", weight=7, seen=day)], connection=conn
+    )
 
     for columnar in (True, False):
         frame = read_topic(V2, connection=conn, columnar=columnar, progress=False)
@@ -555,6 +562,11 @@ def test_schema_versions_are_read_into_one_frame(
         assert frame["colour"].tolist() == [pd.NA, pd.NA, "red"]
         assert frame["weight"].tolist() == [pd.NA, pd.NA, 7]
         assert str(frame["weight"].dtype) == "Int64"
+        # Timestamps of resolved (V1) and of direct (V2) rows land in the same typed column.
+        assert frame["at"].tolist() == [pd.Timestamp(day), pd.Timestamp(later), pd.Timestamp(later)]
+        assert frame["seen"].isna().tolist() == [True, True, False]
+        assert frame["seen"].iloc[2] == pd.Timestamp(day)
+        assert str(frame["at"].dtype) == str(frame["seen"].dtype) == "datetime64[us, UTC]"
         assert report_of(frame).columnar == (1 if columnar else 0)  # V1 rows were resolved
 
 

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+from flowodm.pandas.read_columns import epoch_longs
 from flowodm.serde._decodegen import compile_column_decoder, compile_decoder
 from tests.serde.test_encoder_identity import AWARE, LONG
 
@@ -105,12 +106,19 @@ def check_body(schema: Any, body: bytes) -> str:
         return "decoder defers"
     assert_identical(got, want)
     if columns is not None:
-        names, decode_into = columns
+        names, decode_into, units = columns
         lists = [[] for _ in names]
         decode_into(body, lists)
+        decode_into(b"\0" * 5 + body, lists, 5)  # a framed value, read in place
         assert names == list(want)
-        assert_identical([column[0] for column in lists], list(want.values()))
-        assert all(len(column) == 1 for column in lists)
+        # Timestamp columns hold the longs fastavro's datetimes stand for.
+        expected = [
+            epoch_longs(value, units[i]) if i in units else value
+            for i, value in enumerate(want.values())
+        ]
+        for row in (0, 1):
+            assert_identical([column[row] for column in lists], expected)
+        assert all(len(column) == 2 for column in lists)
     return "identical"
 
 

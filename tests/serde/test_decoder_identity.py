@@ -20,6 +20,7 @@ from hypothesis import event, given, reject, settings
 from hypothesis import strategies as st
 
 from flowodm.exceptions import DeserializationError
+from flowodm.pandas.read_columns import epoch_longs
 from flowodm.schema import DatumConverter, build_avro_schema
 from flowodm.serde._decodegen import (
     Malformed,
@@ -477,7 +478,7 @@ def test_order_like_records_decode_identically_in_every_shape(datum: dict[str, A
     codec = AvroCodec(ORDER_SCHEMA)
     assert_identical(codec.decode(body), reference(ORDER_SCHEMA, body))
     assert codec.column_decoder is not None
-    names, decode_into = codec.column_decoder
+    names, decode_into, _ = codec.column_decoder
     columns: list[list[Any]] = [[] for _ in names]
     for _ in range(3):
         decode_into(body, columns)
@@ -487,14 +488,18 @@ def test_order_like_records_decode_identically_in_every_shape(datum: dict[str, A
 def test_columns_accumulate_rows_and_refuse_a_wrong_number_of_columns() -> None:
     codec = AvroCodec(ORDER_SCHEMA)
     assert codec.column_decoder is not None
-    names, decode_into = codec.column_decoder
+    names, decode_into, units = codec.column_decoder
     rows = order_rows(20)
     bodies = [codec.encode(row) for row in rows]
     columns: list[list[Any]] = [[] for _ in names]
     for body in bodies:
         decode_into(body, columns)
-    for name, column in zip(names, columns, strict=True):
-        assert_identical(column, [codec.decode(body)[name] for body in bodies])
+    assert units, "the order schema has a timestamp column"
+    for position, (name, column) in enumerate(zip(names, columns, strict=True)):
+        decoded = [codec.decode(body)[name] for body in bodies]
+        if position in units:
+            decoded = [epoch_longs(value, units[position]) for value in decoded]
+        assert_identical(column, decoded)
     short: list[list[Any]] = [[] for _ in names[1:]]
     with pytest.raises(ValueError):
         decode_into(bodies[0], short)
@@ -542,3 +547,36 @@ def test_the_codec_uses_the_decoder_and_fastavro_only_when_needed(
     assert AvroCodec(reader_schema).decode(b"\x06", writer_schema=writer) == {"quantity": 3}
     assert len(calls) == 3
     assert AvroCodec("long").column_decoder is None  # not a record
+
+
+@pytest.mark.parametrize("unit", ["millis", "micros"])
+def test_timestamp_columns_hold_longs_and_refuse_what_fastavro_refuses(unit: str) -> None:
+    logical = {"type": "long", "logicalType": f"timestamp-{unit}"}
+    schema = {
+        "type": "record",
+        "name": "Stamped",
+        "fields": [
+            {"name": "at", "type": logical},
+            {"name": "maybe", "type": ["null", logical], "default": None},
+        ],
+    }
+    as_longs = {
+        "type": "record",
+        "name": "Stamped",
+        "fields": [
+            {"name": "at", "type": "long"},
+            {"name": "maybe", "type": ["null", "long"], "default": None},
+        ],
+    }
+    step = 1000 if unit == "millis" else 1_000_000
+    last = 253402300800 * step - 1  # 9999-12-31T23:59:59.999(999)
+    first = -62135596800 * step  # 0001-01-01T00:00:00
+    for at, maybe in [(last, None), (first, last), (-1, 0)]:
+        body = fastavro_bytes(as_longs, {"at": at, "maybe": maybe})
+        assert check_body(schema, body) == "identical"
+    for at, maybe in [(last + 1, None), (first - 1, None), (0, last + 1), (0, first - 1)]:
+        body = fastavro_bytes(as_longs, {"at": at, "maybe": maybe})
+        assert check_body(schema, body) == "fastavro fails"
+    parsed, named = parse(schema)
+    short = {"millis": "ms", "micros": "us"}[unit]
+    assert compile_column_decoder(parsed, named).epoch_units == {0: short, 1: short}
