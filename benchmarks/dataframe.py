@@ -10,6 +10,9 @@ absent). Variants, interleaved within each round, one process:
   fastavro with the dict schema into a new BytesIO → ``produce(on_delivery=…)`` + ``poll(0)``.
 * ``flowodm``: ``df.flowodm.produce(Order, columnar=False)`` (the per-row path).
 * ``columnar``: ``df.flowodm.produce(Order)`` (the columnar path).
+* ``monitor``: the columnar path with a ``flowodm.widgets.DeliveryMonitor`` as its progress
+  (``progress=monitor``, its widget tree built when ipywidgets is installed; both included in
+  the time): the cost of watching a send live (target: within 10% of ``columnar``).
 
 Every variant writes to one topic, timed until all rows are acknowledged. At the end the topic
 is read back: the count must match and every payload must be one of the reference payloads
@@ -46,7 +49,7 @@ from flowodm.sandbox.topics import consume_all
 from flowodm.serde.model_codec import get_model_codec
 from flowodm.serde.wire import frame_prefix
 
-VARIANTS = ("raw", "naive", "flowodm", "columnar")
+VARIANTS = ("raw", "naive", "flowodm", "columnar", "monitor")
 
 
 # ------------------------------------------------------------------------------ variants
@@ -79,12 +82,26 @@ def produce_naive(producer: Producer, frame: pd.DataFrame, header: bytes) -> int
     return acked[0]
 
 
-def produce_frame(frame: pd.DataFrame, *, columnar: bool) -> int:
+def produce_frame(frame: pd.DataFrame, *, columnar: bool, progress: Any = False) -> int:
     """``df.flowodm.produce`` on the current connection; returns rows delivered."""
-    report = frame.flowodm.produce(Order, columnar=columnar, progress=False)
+    report = frame.flowodm.produce(Order, columnar=columnar, progress=progress)
     if report.columnar != (len(frame) if columnar else 0):
         raise RuntimeError(f"expected the {'columnar' if columnar else 'per-row'} path: {report}")
     delivered: int = report.delivered
+    return delivered
+
+
+def produce_monitored(frame: pd.DataFrame) -> int:
+    """The columnar path watched by a fresh ``DeliveryMonitor`` (its widgets built if possible)."""
+    from flowodm.widgets import DeliveryMonitor
+    from flowodm.widgets._ui import widgets_or_none
+
+    monitor = DeliveryMonitor()
+    if widgets_or_none() is not None:
+        _ = monitor.widget  # refreshes then update real widget models, as in a notebook
+    delivered = produce_frame(frame, columnar=True, progress=monitor)
+    if monitor.delivered != delivered:
+        raise RuntimeError(f"the monitor counted {monitor.delivered} of {delivered} rows")
     return delivered
 
 
@@ -143,6 +160,7 @@ def _rounds(
         "naive": lambda: produce_naive(naive, frame, header),
         "flowodm": lambda: produce_frame(frame, columnar=False),
         "columnar": lambda: produce_frame(frame, columnar=True),
+        "monitor": lambda: produce_monitored(frame),
     }
     warm = frame.iloc[: min(rows, 100)]
     produce_frame(warm, columnar=True)  # producer start and schema registration
@@ -176,6 +194,12 @@ def report(rows: int, seconds: dict[str, list[float]]) -> dict[str, float]:
         speedup = paired("naive", variant)
         verdict = "met" if speedup >= 5 else "NOT met"
         print(f"  {variant:<9} {speedup:.1f}x naive        (target >= 5x: {verdict})")
+    slower = paired("monitor", "columnar")  # monitored time / plain columnar time
+    verdict = "met" if slower <= 1.10 else "NOT met"
+    print(
+        f"  monitor   {medians['monitor']:,.0f} vs {medians['columnar']:,.0f} rows/s columnar: "
+        f"{(slower - 1) * 100:+.1f}% time (target <= +10%: {verdict})"
+    )
     return medians
 
 

@@ -63,6 +63,7 @@ if _typing.TYPE_CHECKING:
     from flowodm.kafka.errors import ClientErrorReport
     from flowodm.model import FlowBaseModel
     from flowodm.pandas.read import read_topic
+    from flowodm.produce.interrupt import ProduceInterrupted
     from flowodm.produce.results import DeliveryResult, FailedMessage, ProduceManyResult
     from flowodm.schema.types import Float32, Int32, TimeMicros, TimestampMicros
     from flowodm.settings import ModelSettings
@@ -126,6 +127,7 @@ _EXPORTS = {
     ),
     **dict.fromkeys(_CONSUME, "flowodm.consume"),
     "ClientErrorReport": "flowodm.kafka.errors",
+    "ProduceInterrupted": "flowodm.produce.interrupt",
     "ConnectionConfig": "flowodm.kafka.config",
     "FlowBaseModel": "flowodm.model",
     "FlowProducer": "flowodm.kafka.clients",
@@ -148,6 +150,8 @@ _SUBMODULES = (
     "serde",
     "settings",
     "testing",
+    "tools",
+    "widgets",
 )
 
 if not _typing.TYPE_CHECKING:  # type checkers see the imports above, so a misspelt name is an error
@@ -190,6 +194,7 @@ __all__ = [
     "ModelSettings",
     "NowaitOptions",
     "PartialDeliveryError",
+    "ProduceInterrupted",
     "ProduceManyResult",
     "ProduceOptions",
     "ProducerError",

@@ -25,6 +25,10 @@ catches everything FlowODM raises on purpose.
 
 Every error pickles with its attributes (Dask, multiprocessing and joblib send errors between
 processes). Names never shadow builtins (no ``ConnectionError``, no ``TimeoutError``).
+
+An error's repr is bounded (``_REPR_MESSAGE_LIMIT`` characters of its message, then its full
+length), so an error that carries a large result or quotes a large value does not flood a
+notebook or a log of reprs; ``str(error)`` and the attributes keep everything.
 """
 
 from __future__ import annotations
@@ -58,6 +62,10 @@ __all__ = [
 ]
 
 
+#: Characters of an error's message shown in its repr.
+_REPR_MESSAGE_LIMIT = 500
+
+
 def _restore(cls: type[FlowODMError], args: tuple[Any, ...]) -> FlowODMError:
     """Rebuild an error without calling its ``__init__`` (whose keywords pickle cannot pass)."""
     error = cls.__new__(cls, *args)
@@ -72,6 +80,15 @@ class FlowODMError(Exception):
         # BaseException pickles as cls(*args), which loses keyword-only attributes (and fails
         # for required ones); rebuild from args and restore every attribute instead.
         return (_restore, (type(self), self.args), self.__dict__)
+
+    def __repr__(self) -> str:
+        # BaseException's repr is the whole message; the attributes (a result, a key) are
+        # never part of it, and neither is anything beyond _REPR_MESSAGE_LIMIT characters.
+        message = str(self)
+        if len(message) <= _REPR_MESSAGE_LIMIT:
+            return f"{type(self).__name__}({message!r})"
+        cut = message[:_REPR_MESSAGE_LIMIT]
+        return f"{type(self).__name__}({cut!r}... ({len(message)} chars))"
 
 
 class ConfigurationError(FlowODMError):

@@ -13,7 +13,8 @@ so that defining models never touches Kafka or the connection layer.
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+import types
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, Unpack
 
 from pydantic import BaseModel, ConfigDict
@@ -37,6 +38,28 @@ if TYPE_CHECKING:
     from flowodm.tools.compat import CompatibilityResult
 
 __all__ = ["FlowBaseModel"]
+
+
+if TYPE_CHECKING:
+
+    class _ClassMethod(classmethod[Any, ..., str]): ...  # generic in the stubs only
+else:
+    _ClassMethod = classmethod
+
+
+class _ClassOrInstanceMethod(_ClassMethod):
+    """A method bound to the instance when called on one, else to the class.
+
+    Jupyter displays a class through ``_repr_html_`` only when it is bound to the class, and an
+    instance through its own: one descriptor serves both (a ``classmethod``, which pydantic
+    leaves alone).
+    """
+
+    def __get__(self, obj: object, objtype: type | None = None) -> Callable[[], str]:
+        bound: Callable[[], str] = (
+            super().__get__(obj, objtype) if obj is None else types.MethodType(self.__func__, obj)
+        )
+        return bound
 
 
 class FlowBaseModel(BaseModel):
@@ -102,6 +125,13 @@ class FlowBaseModel(BaseModel):
             SettingsError: ``schema_path`` cannot be read.
         """
         return copy.deepcopy(model_schema(cls))
+
+    @_ClassOrInstanceMethod
+    def _repr_html_(cls_or_self: Any) -> str:
+        """A notebook's display: the Avro schema as a field table (an instance adds values)."""
+        from flowodm.widgets.schema_table import model_html
+
+        return model_html(cls_or_self)
 
     @classmethod
     def register_schema(cls, *, connection: Connection | None = None) -> int:

@@ -15,6 +15,10 @@ Contract (used by ``FlowBaseModel.__pydantic_init_subclass__`` and the model cod
   the directory of the file that defines the model, or to the current working directory when
   the model is defined interactively (notebook, REPL, ``python -c``). The file must exist then;
   the codec reads it once, lazily.
+- An inner class whose name is a near miss of ``Settings`` (``settings``, ``Setting``,
+  ``Setings`` ...) raises ``SettingsError`` too: FlowODM reads only ``Settings``, so such a
+  class would silently leave the model without its topic. Nested pydantic models and enums,
+  and pydantic's own ``model_config``/``Config``, are not settings and are left alone.
 - ``ModelSettings.require_topic(model_name)`` returns the topic or raises ``SettingsError``.
 - Storage convention: the model class keeps its parsed settings in the class attribute
   ``__flowodm_settings__`` (``SETTINGS_ATTRIBUTE``); ``settings_of(model_cls)`` reads it, or
@@ -23,7 +27,9 @@ Contract (used by ``FlowBaseModel.__pydantic_init_subclass__`` and the model cod
 
 from __future__ import annotations
 
+import difflib
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
@@ -131,6 +137,7 @@ def parse_model_settings(model_cls: type, parent: ModelSettings | None) -> Model
             ``key_field`` that is not a field of the model.
     """
     model_name = display_name(model_cls)
+    _reject_misspelt_settings(model_name, model_cls)
     inner = model_cls.__dict__.get("Settings")
     if inner is None:
         settings = parent if parent is not None else ModelSettings()
@@ -180,6 +187,41 @@ def check_against_fields(model_name: str, settings: ModelSettings, field_names: 
             model=model_name,
             option="key_field",
         )
+
+
+def _reject_misspelt_settings(model_name: str, model_cls: type) -> None:
+    """Raise if the class defines an inner class whose name is a near miss of ``Settings``.
+
+    Only ``Settings`` is read, so ``class settings:`` would otherwise be ignored and the model
+    left without its topic and key. Nested record types (pydantic models) and enums are
+    legitimate inner classes whatever their name, so they are not taken for settings.
+
+    Raises:
+        SettingsError: naming the misspelt class and saying to write ``class Settings:``.
+    """
+    for name, value in vars(model_cls).items():
+        if name == "Settings" or not isinstance(value, type):
+            continue
+        if issubclass(value, BaseModel | Enum) or not _looks_like_settings(name):
+            continue
+        raise SettingsError(
+            f"{model_name}.{name} looks like a misspelt inner Settings class, which FlowODM "
+            f"would ignore (the model would have no topic or key): rename it to "
+            f"`class Settings:` (capital S, plural)",
+            model=model_name,
+            option=name,
+        )
+
+
+def _looks_like_settings(name: str) -> bool:
+    """Whether an inner class name is ``Settings`` in another case, singular or misspelt."""
+    folded = name.strip("_").lower()
+    return difflib.SequenceMatcher(None, folded, "settings").ratio() >= _SETTINGS_NAME_CUTOFF
+
+
+# "setting", "setings", "settigns" and "settins" score 0.93-0.88; unrelated names such as
+# "seating" (0.8), "testing" (0.67) or "config" stay below.
+_SETTINGS_NAME_CUTOFF = 0.85
 
 
 def _collect_options(model_name: str, inner: object) -> dict[str, Any]:

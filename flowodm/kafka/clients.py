@@ -1,7 +1,9 @@
 """Creating confluent clients, with configuration errors that name the user's own setting.
 
 ``FlowProducer`` is confluent's ``Producer`` with ``flush(timeout=None)``/``poll(None)`` and a
-quiet ``close_quietly()``; every producer FlowODM makes is one.
+quiet ``close_quietly()``; every producer FlowODM makes is one. ``callback_failed(exc)`` is
+where FlowODM's delivery-callback wrappers report a user callback's exception: it is logged on
+``flowodm.connection`` (secrets masked) and counted in ``callback_errors``, never re-raised.
 
 librdkafka refuses a bad setting with its canonical name (``linger.ms`` is reported as
 ``queue.buffering.max.ms``) and without saying where it came from. ``create_client`` finds the
@@ -12,7 +14,10 @@ unless that is a secret.
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
+import traceback
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -23,10 +28,15 @@ from flowodm.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
     from flowodm.kafka.logs import ClientErrorLog, LibrdkafkaLog
+    from flowodm.kafka.recovery import BrokerWatch
 
 __all__ = ["CONFIG_DOCS", "FlowProducer", "create_client", "kafka_reason"]
 
 CONFIG_DOCS = "https://github.com/confluentinc/librdkafka/blob/master/CONFIGURATION.md"
+
+# Where delivery-callback exceptions are logged (documented in docs/producing.md).
+logger = logging.getLogger("flowodm.connection")
+_CALLBACK_ERRORS_LOCK = threading.Lock()
 
 _NO_SUCH_PROPERTY = re.compile(r'No such configuration property: "([^"]+)"')
 _INVALID_VALUE = re.compile(r'Invalid value (?:"[^"]*" )?for configuration property "([^"]+)"')
@@ -162,6 +172,13 @@ class FlowProducer(Producer):
     error_log: ClientErrorLog | None = None
     #: The ``logger`` ``Connection.new_producer`` installed, unless the user gave one.
     librdkafka_log: LibrdkafkaLog | None = None
+    #: Notes when the producer lost every broker (``flowodm.kafka.recovery``); ``None`` for a
+    #: producer that holds no producer id a restarted broker could have forgotten.
+    broker_watch: BrokerWatch | None = None
+    #: Values masked in logged callback exceptions (``Connection.new_producer`` sets them).
+    secrets: tuple[str, ...] = ()
+    #: How many delivery callbacks served by this producer raised an exception (logged).
+    callback_errors: int = 0
 
     def flush(self, timeout: float | None = None) -> int:
         """Wait until queued messages are delivered (or failed); return how many are left."""
@@ -170,6 +187,24 @@ class FlowProducer(Producer):
     def poll(self, timeout: float | None = None) -> int:
         """Serve delivery callbacks for up to ``timeout`` seconds; return how many ran."""
         return super().poll(-1 if timeout is None else timeout)
+
+    def callback_failed(self, exc: BaseException) -> None:
+        """Count and log an exception a delivery callback raised, with secrets masked.
+
+        Called by FlowODM's callback wrappers (``produce_nowait``'s), which catch the exception
+        before confluent-kafka would re-raise it from the ``poll()``/``flush()`` that served the
+        report. The traceback is formatted here (not with ``exc_info``) so that known secrets in
+        the exception's text are masked before anything reaches a handler.
+        """
+        with _CALLBACK_ERRORS_LOCK:  # the poller and a flush() may serve reports at once
+            self.callback_errors += 1
+        text = scrub("".join(traceback.format_exception(exc)).rstrip(), self.secrets)
+        logger.error(
+            "a Kafka delivery callback raised an exception (not re-raised; %d so far on this "
+            "producer):\n%s",
+            self.callback_errors,
+            text,
+        )
 
     def close_quietly(self) -> None:
         """Close an idle producer without logging the client errors still queued on it.

@@ -20,7 +20,10 @@ Contract (used by ``flowodm.produce``, the DataFrame kit, the CLI and the sandbo
   logged, not fatal.
 - ``Connection.replace_producer(broken)`` swaps in a fresh shared producer if the current one
   is still ``broken`` (fenced or fatal); the old one keeps its poller until its queue drains
-  (at most its ``message.timeout.ms``) and is then closed.
+  (at most its ``message.timeout.ms``) and is then closed. ``Connection.producer`` does the
+  same by itself for a shared producer that reported losing every broker (a restarted broker
+  may have forgotten its producer id; ``flowodm.kafka.recovery``), at most every
+  ``LOST_BROKER_BACKOFF`` s while the broker stays down.
 - ``Connection.producer_settings(extra, **overrides)`` is the merged librdkafka dict:
   ``PRODUCER_DEFAULTS`` < security and ``client.id`` < the user's ``producer_config`` < ``extra``
   < ``overrides``. ``new_producer(extra)`` builds a separate producer from it (no poller; the
@@ -33,8 +36,10 @@ Contract (used by ``flowodm.produce``, the DataFrame kit, the CLI and the sandbo
 - ``codec_host()`` is what model codecs use without an explicit connection: the current one,
   or ``OFFLINE`` when nothing is configured (``serialize()`` works offline for values that need
   no registry).
-- At interpreter exit the current connection is closed (flush bounded by
-  ``EXIT_FLUSH_TIMEOUT`` s), registered once.
+- At interpreter exit the current connection is closed, registered once: the flush takes at
+  most ``EXIT_FLUSH_TIMEOUT`` s, and gives up after ``EXIT_STALL_TIMEOUT`` s without any
+  delivery report (no broker answers), so exit is never held for long; a warning then says
+  how many messages were not acknowledged.
 """
 
 from __future__ import annotations
@@ -52,13 +57,15 @@ from flowodm.exceptions import ConfigurationError
 from flowodm.kafka.clients import FlowProducer, create_client
 from flowodm.kafka.config import PRODUCER_DEFAULTS, ConnectionConfig, build_config
 from flowodm.kafka.logs import ClientErrorLog, LibrdkafkaLog
-from flowodm.kafka.poller import Poller
+from flowodm.kafka.poller import POLLER_THREAD_NAME, Poller
 from flowodm.kafka.pool import discard_pooled_producers
+from flowodm.kafka.recovery import STATS_WAIT, ReplacementBudget, lost_its_broker, watch_brokers
 from flowodm.serde import model_codec as _model_codec
 from flowodm.serde.registry import RegistryAdapter
 
 __all__ = [
     "EXIT_FLUSH_TIMEOUT",
+    "EXIT_STALL_TIMEOUT",
     "REPLACE_FLUSH_TIMEOUT",
     "Connection",
     "FlowProducer",
@@ -74,6 +81,9 @@ logger = logging.getLogger("flowodm.connection")
 
 REPLACE_FLUSH_TIMEOUT = 10.0
 EXIT_FLUSH_TIMEOUT = 10.0
+# At exit, seconds without any delivery report after which the flush gives up: a reachable
+# broker acknowledges within milliseconds, so only an unreachable one hits this.
+EXIT_STALL_TIMEOUT = 2.0
 _NO_SERVERS = (
     "no Kafka bootstrap servers configured: call flowodm.connect(bootstrap_servers="
     "'host:9092') or set KAFKA_BOOTSTRAP_SERVERS (or FLOWODM_BOOTSTRAP_SERVERS)"
@@ -100,6 +110,8 @@ class Connection:
         # When each kind of client error was last logged, across this connection's producers.
         self._errors_logged: dict[int, float] = {}
         self._close_callbacks: list[Callable[[], object]] = []
+        # Spaces out replacements of a shared producer that lost every broker (recovery.py).
+        self._lost_broker_budget = ReplacementBudget()
 
     @property
     def config(self) -> ConnectionConfig:
@@ -115,18 +127,27 @@ class Connection:
     def producer(self) -> FlowProducer:
         """The shared producer, created on first use with its background poller.
 
+        A shared producer that reported losing every broker (``_ALL_BROKERS_DOWN``: the broker
+        restarted or went away) while it held a producer id is replaced here by a fresh one
+        before it is handed out, since
+        a restarted broker may have forgotten its producer id and then refuses all it sends
+        (``flowodm.kafka.recovery``). While the broker stays down, that happens at most every
+        ``LOST_BROKER_BACKOFF`` seconds.
+
         Raises:
             ConfigurationError: no bootstrap servers, an invalid producer setting, or the
                 connection was closed.
         """
         producer = self._producer
-        if producer is not None:
+        if producer is not None and not _must_replace(producer):
             return producer
         with self._lock:
             self._check_open()
             if self._producer is None:
                 self._producer = self.new_producer()
                 self._poller = Poller(self._producer)
+            elif lost_its_broker(self._producer) and self._lost_broker_budget.take():
+                self._swap_producer(lost_broker=True)
             return self._producer
 
     @property
@@ -203,7 +224,9 @@ class Connection:
         error_log = ClientErrorLog(
             secrets, forward=settings.get("error_cb"), logged=self._errors_logged
         )
-        settings["error_cb"] = error_log
+        # On idempotent producers, error_cb and stats_cb also tell whether a lost broker took
+        # the producer id with it (flowodm.kafka.recovery).
+        watch = watch_brokers(settings, error_log)
         librdkafka_log = None
         if "logger" not in settings:
             librdkafka_log = settings["logger"] = LibrdkafkaLog(secrets)
@@ -211,6 +234,8 @@ class Connection:
             FlowProducer, settings, extra or {}, "producer_config"
         )
         producer.error_log, producer.librdkafka_log = error_log, librdkafka_log
+        producer.broker_watch = watch
+        producer.secrets = tuple(secrets)  # masked in logged delivery-callback exceptions
         return producer
 
     def new_consumer(self, settings: Mapping[str, Any]) -> Consumer:
@@ -283,24 +308,39 @@ class Connection:
             self._check_open()
             if self._producer is not broken or self._poller is None:
                 return self.producer
-            old = self._poller
-            self._producer = self.new_producer()
-            self._poller = Poller(self._producer)
-            self._retired = [p for p in self._retired if not p.finished] + [old]
-            producer = self._producer
-        old.retire(_message_timeout(self.producer_settings()))
-        logger.warning(
-            "the shared Kafka producer was fenced or hit a fatal error; a new producer replaces "
-            "it (messages already queued on the old one are reported as they fail)"
-        )
-        return producer
+            return self._swap_producer(lost_broker=False)
 
-    def close(self, timeout: float = REPLACE_FLUSH_TIMEOUT) -> int:
+    def _swap_producer(self, *, lost_broker: bool) -> FlowProducer:
+        """Replace the shared producer by a fresh one and retire the old one (lock held).
+
+        The old producer keeps its poller until its queue drains, for at most its
+        ``message.timeout.ms``, so messages already queued on it still get their reports.
+        """
+        old = self._poller
+        assert old is not None  # the caller checked that a shared producer exists
+        self._producer = self.new_producer()
+        self._poller = Poller(self._producer)
+        self._retired = [p for p in self._retired if not p.finished] + [old]
+        old.retire(_message_timeout(self.producer_settings()))
+        if not lost_broker:
+            logger.warning(
+                "the shared Kafka producer was fenced or hit a fatal error; a new producer "
+                "replaces it (messages already queued on the old one are reported as they fail)"
+            )
+        else:
+            self._lost_broker_budget.announce()
+        return self._producer
+
+    def close(
+        self, timeout: float = REPLACE_FLUSH_TIMEOUT, *, stall_timeout: float | None = None
+    ) -> int:
         """Flush (at most ``timeout`` s) and close the shared producer and the registry client.
 
         Messages still queued afterwards are purged, so their delivery callbacks report
-        ``_PURGE_QUEUE`` instead of waiting forever. Idle bulk producers kept for this
-        connection (``produce_many``) are closed too. Safe to call twice.
+        ``_PURGE_QUEUE`` instead of waiting forever. With ``stall_timeout``, the flush also
+        gives up once no delivery report arrived for that long (interpreter exit uses it).
+        Idle bulk producers kept for this connection (``produce_many``) are closed too. Safe to
+        call twice.
 
         Returns:
             The number of messages that were not delivered.
@@ -322,7 +362,7 @@ class Connection:
             except Exception:  # one consumer failing to close must not keep others open
                 logger.exception("closing a consumer of the connection failed")
         for poller in pollers:  # they drain at the same time
-            poller.retire(timeout)
+            poller.retire(timeout, stall_timeout)
         left = sum(poller.join() for poller in pollers)
         discard_pooled_producers(self)
         if registry is not None:
@@ -552,7 +592,39 @@ def _install(connection: Connection, *, replace: bool = True) -> Connection:
 
 
 def _close_at_exit() -> None:
-    disconnect(EXIT_FLUSH_TIMEOUT)
+    """Close the current connection at interpreter exit, bounded, saying what was dropped."""
+    global _current
+    with _current_lock:
+        old, _current = _current, None
+    if old is None:
+        return
+    # ``left`` is librdkafka's queue length: the unacknowledged messages, and at times a
+    # protocol request still queued for an unreachable broker.
+    left = old.close(EXIT_FLUSH_TIMEOUT, stall_timeout=EXIT_STALL_TIMEOUT)
+    if left:
+        logger.warning(
+            "at interpreter exit, %d message(s) were not acknowledged by Kafka and were dropped "
+            "(they may not have been written); wait for them before exiting with produce(), "
+            "or with flowodm.get_producer().flush(timeout) after produce_nowait()",
+            left,
+        )
+
+
+def _must_replace(producer: FlowProducer) -> bool:
+    """Whether the shared producer lost every broker with its producer id (recovery.py).
+
+    While that is undecided, waits (once per outage, outside the connection's lock) for the
+    statistics report the poller thread serves; not on the poller thread itself (a delivery
+    callback producing), which would wait for itself.
+    """
+    if lost_its_broker(producer):
+        return True
+    watch = producer.broker_watch
+    if watch is None or not watch.undecided:
+        return False
+    if threading.current_thread().name == POLLER_THREAD_NAME:
+        return False
+    return lost_its_broker(producer, STATS_WAIT)
 
 
 def _message_timeout(settings: Mapping[str, Any]) -> float:

@@ -2,7 +2,13 @@
 
 A failed delivery report does not prove a message was not written (a timed-out request may
 still have been appended by the broker), so every failure carries ``maybe_written``: ``False``
-only for errors that mean the broker never accepted the message. ``ClientErrorReport`` is the
+only for errors that mean the broker never accepted the message, and for a message that never
+left the client: librdkafka keeps a message in the topic's unassigned queue until it learns
+the topic's partitions, so a delivery report with no partition (``message.partition()`` is
+``None``) proves the message was never in a produce request, whatever the error (the broker was
+never reachable, the topic never appeared). confluent-kafka does not expose librdkafka's
+per-message persistence status, so this is the one per-message proof available.
+``ClientErrorReport`` is the
 last client-level error a producer reported (a refused connection, a failed SASL handshake):
 timeout errors quote it, because it is usually the real cause.
 """
@@ -12,13 +18,15 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from confluent_kafka import KafkaError
+from confluent_kafka import KafkaError, Message
 
 __all__ = [
     "ClientErrorReport",
+    "UnsentError",
     "describe_error",
     "is_producer_broken",
     "may_have_been_written",
+    "unsent_error",
 ]
 
 # Errors after which the message is known not to be on the topic: librdkafka refused it before
@@ -40,6 +48,7 @@ _NEVER_WRITTEN: frozenset[int] = frozenset(
         KafkaError._UNKNOWN_PARTITION,
         KafkaError._UNKNOWN_TOPIC,
         KafkaError.UNKNOWN_TOPIC_OR_PART,
+        KafkaError.TOPIC_EXCEPTION,  # "Invalid topic": the broker refuses the name itself
         KafkaError.TOPIC_AUTHORIZATION_FAILED,
         KafkaError.CLUSTER_AUTHORIZATION_FAILED,
         KafkaError.INVALID_REQUIRED_ACKS,
@@ -70,8 +79,42 @@ _CLIENT_ERROR_HINTS: dict[int, str] = {
 }
 
 
-def may_have_been_written(error: KafkaError) -> bool:
-    """Return whether a message that failed with ``error`` may still be on the topic."""
+class UnsentError(KafkaError):
+    """A ``KafkaError`` of a message that never left the client (its report had no partition).
+
+    The same code, text and flags as librdkafka's error, so it compares equal to it and reads
+    the same; only ``may_have_been_written`` treats it differently. FlowODM's delivery
+    callbacks hand it on in place of the original (``unsent_error``), so code that keeps only
+    the error still knows the message was not written. Pickled, it becomes a plain
+    ``KafkaError`` (the ``maybe_written`` flags of results are recorded before that).
+    """
+
+    __slots__ = ()
+
+
+def unsent_error(error: KafkaError, message: Message) -> KafkaError:
+    """Return ``error`` as an ``UnsentError`` if ``message`` never left the client, else itself.
+
+    A message without a partition was still in librdkafka's unassigned queue when it failed:
+    the client never learnt the topic's partitions (no broker answered, or the topic does not
+    exist), so no produce request ever carried it.
+    """
+    if isinstance(error, UnsentError) or message.partition() is not None:
+        return error
+    return UnsentError(
+        error.code(), error.str(), error.fatal(), error.retriable(), error.txn_requires_abort()
+    )
+
+
+def may_have_been_written(error: KafkaError, message: Message | None = None) -> bool:
+    """Return whether a message that failed with ``error`` may still be on the topic.
+
+    Args:
+        error: The delivery report's error.
+        message: The reported message, if at hand: one without a partition was never sent.
+    """
+    if isinstance(error, UnsentError) or (message is not None and message.partition() is None):
+        return False
     return error.code() not in _NEVER_WRITTEN
 
 

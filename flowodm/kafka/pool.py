@@ -13,7 +13,9 @@ Lifetime of an idle producer (one that a ``BulkSender`` gave back drained and he
   a backfill or the cells of a notebook to reuse it) is closed by a daemon thread
   (``flowodm-pool-reaper``) that runs only while something is pooled;
 * ``Connection.close()`` closes every one kept for that connection, and one whose connection
-  was garbage-collected is dropped with it.
+  was garbage-collected is dropped with it;
+* one that reported losing every broker (``flowodm.kafka.recovery``) is never kept nor handed
+  out again: a restarted broker may refuse its producer id.
 
 They are closed with ``FlowProducer.close_quietly()``: client errors queued while nobody used
 the producer (e.g. the broker of a test session that already stopped) are not logged.
@@ -31,6 +33,8 @@ from typing import Any, Protocol
 from confluent_kafka import KafkaError, Message
 
 from flowodm.kafka.clients import FlowProducer
+from flowodm.kafka.errors import unsent_error
+from flowodm.kafka.recovery import lost_its_broker, settle
 
 __all__ = [
     "IDLE_SECONDS",
@@ -59,7 +63,11 @@ class ProducerFactory(Protocol):
 
 
 class Route:
-    """A bulk producer's global error callback, forwarded to the current ``target``."""
+    """A bulk producer's global error callback, forwarded to the current ``target``.
+
+    The error of a message that never left the client reaches the target as an
+    ``UnsentError`` (``flowodm.kafka.errors.unsent_error``), so it is classified "not written".
+    """
 
     __slots__ = ("target",)
 
@@ -69,7 +77,7 @@ class Route:
     def __call__(self, error: KafkaError, message: Message) -> None:
         target = self.target
         if target is not None:
-            target(error, message)
+            target(unsent_error(error, message), message)
 
 
 @dataclass(frozen=True)
@@ -94,17 +102,29 @@ class _ProducerPool:
         self._reaper: threading.Thread | None = None
 
     def take(self, connection: ProducerFactory, timeout_ms: int) -> tuple[FlowProducer, Route]:
-        """Return an idle producer for ``connection`` (the most recently used), or a new one."""
-        with self._lock:
-            try:
-                if getattr(connection, "closed", False):
-                    self._idle.pop(connection, None)
-                idle = self._idle.get(connection, {}).get(timeout_ms)
-            except TypeError:  # an unhashable or non-weakrefable connection: no pooling
-                idle = None
-            if idle:
+        """Return an idle producer for ``connection`` (the most recently used), or a new one.
+
+        An idle producer that lost every broker while it waited (the broker restarted, so it
+        may have forgotten the producer's id: ``flowodm.kafka.recovery``) is closed, not
+        handed out.
+        """
+        while True:
+            with self._lock:
+                try:
+                    if getattr(connection, "closed", False):
+                        self._idle.pop(connection, None)
+                    idle = self._idle.get(connection, {}).get(timeout_ms)
+                except TypeError:  # an unhashable or non-weakrefable connection: no pooling
+                    idle = None
+                if not idle:
+                    break
                 entry = idle.pop()
+            # Nobody polled it while idle: serve the client errors and statistics queued
+            # meanwhile, so its broker watch can tell (outside the lock: poll runs callbacks).
+            settle(entry.producer)
+            if not lost_its_broker(entry.producer):
                 return entry.producer, entry.route
+            entry.producer.close_quietly()
         route = Route()
         producer = connection.new_producer(
             {
@@ -120,6 +140,9 @@ class _ProducerPool:
     ) -> None:
         """Keep a drained, healthy producer for the next sender, or close it if none is kept."""
         route.target = None
+        if lost_its_broker(producer):  # a restarted broker may refuse its producer id
+            producer.close_quietly()
+            return
         kept = False
         with self._lock:
             try:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from flowodm.pandas.accessor import FlowODMAccessor
 from flowodm.pandas.columnar import columnar_blocker
-from flowodm.pandas.pipeline import DEFAULT_CHUNK_SIZE, ProduceRun, RunOptions, RunProgress
+from flowodm.pandas.options import DEFAULT_CHUNK_SIZE, RunOptions, RunProgress
+from flowodm.pandas.pipeline import ProduceRun
 from flowodm.pandas.reports import DeliveryFailure, ProduceReport, RowError, ValidationReport
 
 __all__ = [

@@ -14,9 +14,10 @@ import pandas as pd
 from pydantic import BaseModel
 
 from flowodm._arguments import positive_count, reject_unknown
-from flowodm.exceptions import DataFrameValidationError
+from flowodm.exceptions import ArgumentTypeError, DataFrameValidationError
 from flowodm.pandas.columns import Extra, plan_columns
 from flowodm.pandas.encoding import local_encoding
+from flowodm.pandas.outcome import has_undelivered, undelivered_error
 from flowodm.pandas.pipeline import (
     DEFAULT_CHUNK_SIZE,
     OnInvalid,
@@ -41,7 +42,7 @@ class FlowODMAccessor:
 
     Example::
 
-        report = orders_df.flowodm.produce(Order)          # every row delivered or raised
+        report = orders_df.flowodm.produce(Order)          # every row delivered, or it raises
         report = orders_df.flowodm.validate(Order)         # nothing sent
         report.to_frame()                                  # one row per problem
     """
@@ -173,29 +174,44 @@ class FlowODMAccessor:
         model: type[M],
         *,
         on_invalid: OnInvalid = "raise",
+        raise_on_error: bool = True,
         **options: Unpack[RunOptions],
     ) -> ProduceReport:
         """Produce every row as a ``model`` message and account for each one.
+
+        No row is lost unnoticed: every valid row is acknowledged, or the call raises (unless
+        ``raise_on_error=False``), as ``produce_many`` does.
 
         Args:
             model: A ``FlowBaseModel`` subclass with a topic.
             on_invalid: ``"raise"`` (default) checks every row first and raises
                 ``DataFrameValidationError`` before sending anything if one is invalid;
-                ``"report"`` sends the valid rows and lists the invalid ones in the report.
+                ``"report"`` sends the valid rows and lists the invalid ones in the report
+                (they never make the call raise: reporting them is what was asked for).
+            raise_on_error: ``True`` (default) raises ``PartialDeliveryError`` when a valid
+                row was not acknowledged (or a dead-letter copy failed); ``False`` returns
+                the report instead, whose ``ok``/``failed_index`` must then be checked.
             **options: ``flowodm.pandas.RunOptions``: ``key`` (the column holding message
                 keys), ``columns``, ``extra``, ``dead_letter``, ``chunk_size``, ``progress``,
                 ``callback``, ``timeout``, ``stall_timeout``, ``connection``, ``topic``,
                 ``dry_run``, ``columnar``.
 
         Returns:
-            ``ProduceReport``: delivered, invalid (with reasons) and failed rows by index; a
-            failed row whose delivery timed out is "failed, may have been written".
+            ``ProduceReport``: delivered and invalid rows (with reasons), and with
+            ``raise_on_error=False`` the failed rows by index; a failed row whose delivery
+            timed out is "failed, may have been written".
 
         Raises:
             TypeError: ``model`` is not a FlowBaseModel subclass.
             DataFrameValidationError: the columns do not fit the model, or (with
                 ``on_invalid="raise"``) some rows are invalid; nothing was sent.
-            BulkDeliveryTimeoutError: no delivery completed for ``stall_timeout`` seconds.
+            PartialDeliveryError: some valid rows were not acknowledged (and
+                ``raise_on_error`` is true); ``.result`` is the ``ProduceReport``: resend
+                ``df.loc[err.result.failed_index]``.
+            BulkDeliveryTimeoutError: no delivery completed for ``stall_timeout`` seconds (a
+                ``PartialDeliveryError``; ``.result`` is the partial ``ProduceReport``).
+            ProduceInterrupted: Ctrl-C (a ``KeyboardInterrupt``); ``.result`` is the report of
+                what was done, and the exception's note says which rows to send again.
             ConfigurationError: ``progress`` is not understood (checked before connecting),
                 or no connection is configured.
             SettingsError: the model has no topic.
@@ -208,6 +224,11 @@ class FlowODMAccessor:
         """
         check_model(model, "df.flowodm.produce()")
         reject_unknown("df.flowodm.produce", options, RunOptions.__optional_keys__)
+        if not isinstance(raise_on_error, bool):
+            raise ArgumentTypeError(
+                f"raise_on_error must be a bool, got {raise_on_error!r}",
+                argument="raise_on_error",
+            )
         frame = self._frame
         run: ProduceRun[M] = ProduceRun(model, on_invalid=on_invalid, total=len(frame), **options)
         try:
@@ -215,7 +236,10 @@ class FlowODMAccessor:
         except (DataFrameValidationError, ValueError):
             run.abort()  # nothing of the frame was sent; release the producer now
             raise
-        return run.finish()
+        report = run.finish()
+        if raise_on_error and has_undelivered(report):
+            raise undelivered_error(report)
+        return report
 
     # ---------------------------------------------------------------- helpers
 

@@ -12,9 +12,8 @@ and the sending pass while they fit in ``_KEEP_BUDGET`` bytes (otherwise they ar
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Hashable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypedDict, TypeVar, Unpack
+from collections.abc import Hashable, Iterator
+from typing import Any, Generic, NoReturn, TypeVar, Unpack
 
 import pandas as pd
 from pydantic import BaseModel
@@ -31,48 +30,33 @@ from flowodm.kafka.errors import describe_error
 from flowodm.pandas.columns import Extra, plan_columns
 from flowodm.pandas.deadletter import dead_letter_payload
 from flowodm.pandas.encoding import codec_encoding, local_encoding
+from flowodm.pandas.options import DEFAULT_CHUNK_SIZE, OnInvalid, RunOptions, RunProgress
+from flowodm.pandas.outcome import interrupted_error
 from flowodm.pandas.prepare import ChunkPreparer, Prepared
 from flowodm.pandas.reports import DeliveryFailure, ProduceReport, RowError, ValidationReport
 from flowodm.produce.bulk import BulkSender
+from flowodm.produce.interrupt import interrupt_of
 from flowodm.produce.results import BulkResult
-from flowodm.progress import DeliveryProgress, ProgressOption, open_bar, progress_factory
+from flowodm.progress import DeliveryProgress, open_bar, progress_factory
 from flowodm.settings import display_name, settings_of
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "OnInvalid",
     "ProduceRun",
+    "RunOptions",
     "RunProgress",
     "check_model",
     "check_unique_index",
     "invalid_message",
 ]
 
-DEFAULT_CHUNK_SIZE = 8192
-OnInvalid = Literal["raise", "report"]
+# A row of a chunk whose sending was cut short (Ctrl-C, or a stall while waiting for room).
+_NOT_SENT = "not sent: the run stopped before this row was handed to the producer"
 _KEEP_BUDGET = 64 * 1024 * 1024  # encoded bytes kept between the raise-mode passes
 _ROW_OVERHEAD = 120  # bytes of Python objects per kept message besides its payload
 
 M = TypeVar("M", bound=BaseModel)
-
-
-@dataclass(frozen=True, slots=True)
-class RunProgress:
-    """A snapshot passed to ``callback`` after each chunk.
-
-    Attributes:
-        rows: Rows handed to the run so far.
-        delivered: Rows acknowledged so far.
-        invalid: Invalid rows so far.
-        failed: Rows whose delivery failed so far.
-        elapsed: Seconds since the run started.
-    """
-
-    rows: int
-    delivered: int
-    invalid: int
-    failed: int
-    elapsed: float
 
 
 def check_unique_index(frame: pd.DataFrame) -> None:
@@ -96,47 +80,6 @@ def check_model(model: Any, what: str) -> None:
             f"{what} needs a FlowBaseModel subclass, got {kind} {found}; "
             "define `class MyModel(FlowBaseModel): ...` and pass the class itself"
         )
-
-
-class RunOptions(TypedDict, total=False):
-    """Keyword options shared by ``df.flowodm.produce`` and ``ProduceRun``; all may be omitted.
-
-    Attributes:
-        key: A frame column holding the message keys; default: the model's ``key_field``.
-        columns: ``{frame column: field name or alias}`` for columns named differently.
-        extra: ``"forbid"`` (default: columns matching no field are an error) or ``"ignore"``.
-        dead_letter: A topic that receives each invalid row as JSON (``index``, ``values``,
-            ``errors``, ``model``, ``topic``), keyed as the row would have been when its key
-            value is present and usable; needs ``on_invalid="report"``.
-        chunk_size: Rows coerced, checked and encoded together (default 8,192).
-        progress: ``None`` (a bar in notebooks and terminals unless ``FLOWODM_PROGRESS=0``),
-            ``False``, ``True``, ``"text"``, ``"widget"``, or a tqdm class. The bar counts rows
-            acknowledged by the broker.
-        callback: Called with a ``RunProgress`` after each chunk, on the calling thread.
-        timeout: Seconds librdkafka may take per message (default: the connection's
-            ``produce_timeout``); a message not acknowledged by then is failed, may have been
-            written.
-        stall_timeout: Give up with ``BulkDeliveryTimeoutError`` when no delivery completes
-            for this many seconds (default: ``timeout``).
-        connection: A specific connection (default: the current one).
-        topic: Write to this topic instead of the model's.
-        dry_run: Validate and encode only; nothing is sent and no connection is needed.
-        columnar: Allow the columnar fast path for models of plain scalar fields (default).
-    """
-
-    key: Hashable | None
-    columns: Mapping[Hashable, str] | None
-    extra: Extra
-    dead_letter: str | None
-    chunk_size: int
-    progress: ProgressOption
-    callback: Callable[[RunProgress], None] | None
-    timeout: float | None
-    stall_timeout: float | None
-    connection: Any
-    topic: str | None
-    dry_run: bool
-    columnar: bool
 
 
 _RUN_OPTIONS = RunOptions.__optional_keys__
@@ -213,6 +156,8 @@ class ProduceRun(Generic[M]):
         self._invalid = 0
         self._errors: list[RowError] = []
         self._columnar_rows = 0
+        # The labels of the chunk an interrupt cut short, and ``handed`` before it was sent.
+        self._cut: tuple[list[Hashable], int] | None = None
         self.report: ProduceReport | None = None
         self._sender: BulkSender[Hashable] | None = None
         self._dead: BulkSender[Hashable] | None = None
@@ -275,9 +220,8 @@ class ProduceRun(Generic[M]):
             raise self._stalled(stall.error, dead_letter=True) from None
         except (DataFrameValidationError, ValueError):
             raise
-        except BaseException:
-            self.abort()  # e.g. KeyboardInterrupt: purge rather than leave messages behind
-            raise
+        except BaseException as exc:
+            self._stop(exc)  # e.g. Ctrl-C: purge rather than leave messages behind
 
     def finish(self) -> ProduceReport:
         """Wait for every outstanding delivery and return the report (same one if called again).
@@ -292,10 +236,14 @@ class ProduceRun(Generic[M]):
             main = self._sender.close() if self._sender is not None else None
         except BulkDeliveryTimeoutError as exc:
             raise self._stalled(exc) from None
+        except BaseException as exc:
+            self._stop(exc)
         try:
             dead = self._dead.close() if self._dead is not None else None
         except BulkDeliveryTimeoutError as exc:
             dead = exc.result
+        except BaseException as exc:
+            self._stop(exc)
         return self._close(main, dead)
 
     def abort(self) -> ProduceReport:
@@ -305,6 +253,14 @@ class ProduceRun(Generic[M]):
         main = self._sender.abort() if self._sender is not None else None
         dead = self._dead.abort() if self._dead is not None else None
         return self._close(main, dead)
+
+    def _stop(self, exc: BaseException) -> NoReturn:
+        """Abort after ``exc``; a Ctrl-C (also one a C call made a ``SystemError``) is raised
+        as ``ProduceInterrupted`` with the report and a note saying where to resume."""
+        report = self.abort()
+        if interrupt_of(exc) is None:
+            raise exc
+        raise interrupted_error(report, self._rows) from None
 
     # ---------------------------------------------------------------- internals
 
@@ -370,9 +326,16 @@ class ProduceRun(Generic[M]):
         sender = self._sender
         if sender is not None:
             self._sent += len(prepared.values)
-            # The sender keeps these lists until the messages are accounted for; they are
-            # never modified afterwards.
-            sender.send_many(prepared.values, prepared.keys, prepared.labels)
+            handed = sender.handed
+            try:
+                # The sender keeps these lists until the messages are accounted for; they
+                # are never modified afterwards.
+                sender.send_many(prepared.values, prepared.keys, prepared.labels)
+            except BaseException:
+                # Cut short (Ctrl-C, a stall): the rows the sender never took are reported
+                # by label when the run closes (a half-sent row counts as taken if it reports).
+                self._cut = (prepared.labels, handed)
+                raise
             if self._dead is not None and prepared.invalid:
                 self._dead_letter(preparer, chunk, prepared)
             sender.poll(0)
@@ -432,16 +395,29 @@ class ProduceRun(Generic[M]):
             dead = self._dead.abort() if self._dead is not None else None
             report = self._close(exc.result, dead)
         return BulkDeliveryTimeoutError(
-            f"{exc}. {report.summary()}", result=exc.result, topic=self.topic
+            f"{exc}. {report.summary()}",
+            result=report,
+            topic=self.topic,
+            client_error=exc.client_error,
         )
 
     def _close(
         self, main: BulkResult[Hashable] | None, dead: BulkResult[Hashable] | None
     ) -> ProduceReport:
         failed = _failures(main)
+        reported = len(failed)
+        if self._cut is not None and self._sender is not None:
+            labels, before = self._cut
+            unsent = labels[self._sender.handed - before :]
+            self._sent -= len(unsent)
+            # The first one's produce() may have completed when the interrupt arrived.
+            failed += tuple(
+                DeliveryFailure(label, _NOT_SENT, maybe_written=n == 0)
+                for n, label in enumerate(unsent)
+            )
         # A dry run has no sender: every valid row would have been delivered.
         delivered = self._rows - self._invalid if main is None else main.delivered
-        unconfirmed = max(0, self._sent - delivered - len(failed)) if main is not None else 0
+        unconfirmed = max(0, self._sent - delivered - reported) if main is not None else 0
         dead_failed = _failures(dead)
         dead_delivered = dead.delivered if dead is not None else 0
         # Failures mostly arrive while finishing: show the final counts before closing.

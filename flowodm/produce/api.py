@@ -62,6 +62,7 @@ from flowodm.kafka.errors import (
 )
 from flowodm.kafka.poller import POLLER_THREAD_NAME
 from flowodm.produce.bulk import CAUSE_WINDOW, BulkSender
+from flowodm.produce.interrupt import ProduceInterrupted, interrupt_of
 from flowodm.produce.message import Outgoing, check_headers, check_partition, timestamp_ms
 from flowodm.produce.reports import FutureReport, NowaitReport, Waiter, mark_broken, shared_producer
 from flowodm.produce.results import BulkResult, DeliveryResult, FailedMessage, ProduceManyResult
@@ -219,9 +220,13 @@ def produce_many(
             topic=target,
             client_error=exc.client_error,
         ) from None
-    except BaseException:
-        sender.abort()  # e.g. KeyboardInterrupt: do not leave a half-used producer behind
-        raise
+    except BaseException as exc:
+        bulk = sender.abort()  # e.g. Ctrl-C: do not leave a half-used producer behind
+        interrupt = interrupt_of(exc)
+        if interrupt is None:
+            raise
+        result = _many_result(target, bulk, items)
+        raise _interrupted_many(result, sender.handed, len(items)) from None
     finally:
         bar.counts(invalid=0, failed=len(sender.failed))
         bar.close()
@@ -355,6 +360,36 @@ def _many_result(topic: str, bulk: BulkResult[int], items: list[M]) -> ProduceMa
         key=lambda failure: failure.index,
     )
     return ProduceManyResult(topic=topic, delivered=bulk.delivered, failed=failed)
+
+
+def _interrupted_many(result: ProduceManyResult[M], handed: int, total: int) -> ProduceInterrupted:
+    """The ``KeyboardInterrupt`` for a Ctrl-C in ``produce_many``: the result and where to resume.
+
+    ``handed`` models (``models[:handed]``) were given to librdkafka; the rest never were.
+    """
+    silent = max(0, handed - result.delivered - len(result.failed))
+    no_report = (
+        f"; {silent} gave no report even after the purge (they may have been written)"
+        if silent
+        else ""
+    )
+    error = ProduceInterrupted(
+        f"produce_many to {result.topic!r} was interrupted: {result.delivered} of {total} "
+        f"models acknowledged, {len(result.failed)} purged or failed{no_report}",
+        result=result,
+    )
+    error.add_note(
+        f"To resume, send models[{handed}:] ({total - handed} never sent) and the failed ones "
+        "([f.model for f in exc.result.failed]; those 'may have been written' may already be "
+        "on the topic). "
+        + (
+            f"The other models before index {handed} were acknowledged."
+            if not silent
+            else f"Of the other models before index {handed}, {silent} cannot be told apart "
+            "from the acknowledged ones: resend them only if duplicates are acceptable."
+        )
+    )
+    return error
 
 
 def _enqueue_when_room(

@@ -119,6 +119,9 @@ class BulkSender(Generic[RefT]):
         self._enqueued = 0  # messages accepted by a producer's queue
         self._report_failures = 0  # failures served from delivery reports (part of _enqueued)
         self._acked = 0  # acknowledged so far: monotonic, never above enqueued - failures
+        self._rejected = 0  # refused synchronously by librdkafka (never enqueued)
+        # The ref of a message an interrupt left half-sent: enqueued only if it reports.
+        self._uncertain: tuple[RefT] | None = None
         self._since_maintenance = 0
         self._stalled = False
         self._replace_producer = False
@@ -213,33 +216,52 @@ class BulkSender(Generic[RefT]):
         """Produce ``values[start:stop]``; return where to go on (stops after a full queue).
 
         The counters and the window are updated before anything that can raise, so a stall
-        raised while waiting for room accounts for every message sent so far.
+        raised while waiting for room accounts for every message sent so far. An interrupt
+        (Ctrl-C) in the loop counts the messages before the current one; the current one is
+        tracked as uncertain (its ``produce`` may or may not have completed): it counts as
+        handed only if a report for it arrives, so ``delivered`` never counts it unproven.
         """
         produce = self._require_open().produce
         topic = self.topic
         skipped: set[int] = set()
+        i, tracked = start, False
 
         def track(end: int) -> None:
-            self._enqueued += end - start - len(skipped)
+            # Only the refused messages before ``end`` (after an interrupt one may lie at it).
+            gaps = {s for s in skipped if s < end - start} if skipped else skipped
+            self._enqueued += end - start - len(gaps)
             keys_run = None if keys is None else keys[start:end]
-            self._window.add_many(values[start:end], keys_run, refs[start:end], skipped)
+            self._window.add_many(values[start:end], keys_run, refs[start:end], gaps)
 
-        for i in range(start, stop):
-            key = None if keys is None else keys[i]
-            try:
-                if headers is None:
-                    produce(topic, values[i], key)
-                else:
-                    produce(topic, values[i], key, headers=headers)
-            except BufferError:
-                track(i)
-                if self._send_when_room(values[i], key, refs[i], headers, None):
-                    self._enqueued += 1
+        try:
+            for i in range(start, stop):
+                key = None if keys is None else keys[i]
+                try:
+                    if headers is None:
+                        produce(topic, values[i], key)
+                    else:
+                        produce(topic, values[i], key, headers=headers)
+                except BufferError:
+                    track(i)
+                    tracked = True
+                    # Uncertain until the retry returns: an interrupt may land after it
+                    # enqueued the message and before this frame counts it.
+                    self._uncertain = (refs[i],)
                     self._window.add(values[i], key, refs[i], None)
-                return i + 1
-            except KafkaException as exc:
-                self._record_rejected(refs[i], exc)
-                skipped.add(i - start)
+                    enqueued = self._send_when_room(values[i], key, refs[i], headers, None)
+                    self._uncertain = None
+                    self._enqueued += enqueued
+                    return i + 1
+                except KafkaException as exc:
+                    self._record_rejected(refs[i], exc)
+                    skipped.add(i - start)
+        except BaseException:
+            if not tracked:  # e.g. KeyboardInterrupt: account for what was produced
+                track(i)
+                if i < stop:
+                    self._uncertain = (refs[i],)
+                    self._window.add(values[i], None if keys is None else keys[i], refs[i], None)
+            raise
         track(stop)
         return stop
 
@@ -292,6 +314,15 @@ class BulkSender(Generic[RefT]):
         return self._acked
 
     @property
+    def handed(self) -> int:
+        """Messages ``send``/``send_many`` took so far: enqueued, or refused at once.
+
+        After an interrupted ``send_many``, the messages of that call from position
+        ``handed - (handed before the call)`` on were never given to librdkafka.
+        """
+        return self._enqueued + self._rejected
+
+    @property
     def failed(self) -> list[FailedDelivery[RefT]]:
         """Failures recorded so far (a copy)."""
         return list(self._failed)
@@ -327,6 +358,9 @@ class BulkSender(Generic[RefT]):
         """Global delivery callback: only failures reach it (``delivery.report.only.error``)."""
         self._report_failures += 1
         ref = self._window.pop_ref(message.key(), message.value(), message.partition())
+        if self._uncertain is not None and ref == self._uncertain[0]:
+            self._enqueued += 1  # the interrupted produce() had enqueued it after all
+            self._uncertain = None
         self._failed.append(FailedDelivery(ref, error, may_have_been_written(error)))
         if is_producer_broken(error):
             self._replace_producer = True
@@ -334,6 +368,7 @@ class BulkSender(Generic[RefT]):
     def _record_rejected(self, ref: RefT, exc: KafkaException) -> None:
         """Record a message librdkafka refused synchronously (never enqueued)."""
         error: KafkaError = exc.args[0]
+        self._rejected += 1
         self._failed.append(FailedDelivery(ref, error, may_have_been_written(error)))
 
     # ---------------------------------------------------------------- bookkeeping

@@ -32,6 +32,7 @@ pytestmark = pytest.mark.integration
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 DATAFRAME_NOTEBOOK = NOTEBOOKS_DIR / "01-dataframe-to-kafka.ipynb"
+WIDGETS_NOTEBOOK = NOTEBOOKS_DIR / "02-schemas-and-deliveries.ipynb"
 
 KERNEL_NAME = "flowodm-test"
 CELL_TIMEOUT = 60  # seconds per cell: generous, a hung broker must still fail the test
@@ -94,6 +95,7 @@ def execute(
 
 def test_there_are_notebooks() -> None:
     assert DATAFRAME_NOTEBOOK in NOTEBOOKS
+    assert WIDGETS_NOTEBOOK in NOTEBOOKS
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -193,6 +195,79 @@ def test_confluent_consumer_reads_back_every_delivered_row(
     assert "customer='barbara'" in _text(notebook, "model-decode")
 
 
+# ---------------------------------------------------------------------- 02: schemas, deliveries
+
+
+def test_models_display_as_schema_tables(execute: Execute) -> None:
+    notebook = execute(WIDGETS_NOTEBOOK)
+    table = _text(notebook, "model-v1", "text/html")
+    assert "Payment: Avro record Payment, topic &#x27;notebook-payments-" in table
+    paid_at = "paid_at</code></td><td><code>long</code></td><td>timestamp-millis</td>"
+    assert f"<td><code style='padding-left:0.3em'>{paid_at}" in table
+    assert _text(notebook, "model-v2").strip() == "[1, 2]"  # the compatible change: version 2
+
+
+def test_the_browser_diffs_the_versions_and_checks_both_models(
+    execute: Execute, sandbox: Sandbox
+) -> None:
+    notebook = execute(WIDGETS_NOTEBOOK)
+    subject = f"{_topic_of(notebook)}-value"
+    [browser] = _views(notebook, "browser")
+    assert _views(notebook, "check-good") == [browser]  # the same widget, shown again
+    models = _widget_models(notebook)
+    html = [m["state"]["value"] for m in models if m["model_name"] == "HTMLModel"]
+
+    header = f"<b>Schema Registry</b> <code>{sandbox.schema_registry_url}</code> · 1 of "
+    assert any(h.startswith(header) for h in html)  # filtered to this run's subject
+    [diff] = [h for h in html if "flowodm-schema-diff" in h]
+    assert f"{subject} v1 -&gt; {subject} v2: 1 change(s)" in diff
+    assert "<td>added</td><td><code>note</code></td>" in diff
+    assert any(
+        re.fullmatch(r"schema id <b>\d+</b> · compatibility <b>BACKWARD</b>", h) for h in html
+    )
+    assert any("✔ PaymentWithDefaultCurrency: compatible with subject" in h for h in html)
+    selects = [m["state"] for m in models if m["model_name"] == "SelectModel"]
+    assert [s["_options_labels"] for s in selects] == [[subject]]
+    pickers = [
+        m["state"]["_options_labels"]
+        for m in models
+        if m["model_name"] == "DropdownModel" and m["state"].get("description") == "model"
+    ]
+    assert pickers == [["PaymentWithCurrency", "PaymentWithDefaultCurrency"]]
+    verdict = _text(notebook, "check-bad")
+    assert f"INCOMPATIBLE with subject {subject!r} under BACKWARD: field(s) currency" in verdict
+    assert "field 'currency' has no default" in verdict
+    assert f"compatible with subject {subject!r} under BACKWARD" in _text(notebook, "check-good")
+
+
+def test_the_monitor_counts_the_frame_it_watched(execute: Execute, sandbox: Sandbox) -> None:
+    notebook = execute(WIDGETS_NOTEBOOK)
+    assert len(_views(notebook, "monitor")) == 1
+    html = [m["state"]["value"] for m in _widget_models(notebook) if m["model_name"] == "HTMLModel"]
+    [counts] = [h for h in html if h.startswith("<b>payments</b>")]
+    cells = dict(re.findall(r">([a-z ]+)</th><td style='padding-right:14px'>([^<]*)<", counts))
+    assert (cells["delivered"], cells["failed"], cells["in flight"], cells["invalid"]) == (
+        "4,998",
+        "0",
+        "0",
+        "2",
+    )
+    assert "5000 row(s), 4998 delivered, 2 invalid, 0 failed" in _text(notebook, "produce-frame")
+    messages = consume_all(sandbox.bootstrap_servers, _topic_of(notebook), 4998, linger=0.5)
+    assert len(messages) == 4998
+
+
+def test_the_viewer_shows_the_five_newest_messages(execute: Execute) -> None:
+    notebook = execute(WIDGETS_NOTEBOOK)
+    assert len(_views(notebook, "viewer")) == 1
+    html = [m["state"]["value"] for m in _widget_models(notebook) if m["model_name"] == "HTMLModel"]
+    [table] = [h for h in html if h.startswith("<table class='flowodm-topic-viewer'")]
+    keys = re.findall(r"<tr><td>\d</td><td>\d+</td><td>[^<]+</td><td>(PAY-\d{5})</td>", table)
+    assert len(keys) == len(set(keys)) == 5
+    assert "last 5 of up to 5 message(s)" in table
+    assert "last 5 of up to 5 message(s)" in _text(notebook, "viewer")
+
+
 # ---------------------------------------------------------------------- helpers
 
 
@@ -208,6 +283,23 @@ def _text(notebook: NotebookNode, cell_id: str, mime: str = "text/plain") -> str
             if isinstance(data, str):
                 parts.append(data)
     return "".join(parts)
+
+
+def _widget_models(notebook: NotebookNode) -> list[dict[str, Any]]:
+    """The widget models nbclient saved in the executed notebook's metadata."""
+    state: dict[str, dict[str, Any]] = notebook.metadata["widgets"][_WIDGET_STATE]["state"]
+    return list(state.values())
+
+
+def _views(notebook: NotebookNode, cell_id: str) -> list[str]:
+    """The model ids of the widget views a cell displayed (the live-widget outputs)."""
+    [cell] = [cell for cell in notebook.cells if cell.get("id") == cell_id]
+    return [
+        output.data["application/vnd.jupyter.widget-view+json"]["model_id"]
+        for output in cell.outputs
+        if output.output_type in ("execute_result", "display_data")
+        and "application/vnd.jupyter.widget-view+json" in output.data
+    ]
 
 
 def _topic_of(notebook: NotebookNode) -> str:
