@@ -31,6 +31,11 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     # hatchling comes from the lock: no build isolation, so no build-time resolution either.
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
         --no-build-isolation -e .
-    "$VENV/bin/python" scripts/check_env.py
-    echo "$want" > "$stamp"
+    # scripts/lock sets FLOWODM_LOCKING: it needs the tools (uv) of the old lock to write the
+    # new one, so the check (which a pyproject.toml edit fails until then) waits for the next
+    # run, which finds no stamp and makes the environment anew from the new lock.
+    if [ -z "${FLOWODM_LOCKING:-}" ]; then
+        "$VENV/bin/python" scripts/check_env.py
+        echo "$want" > "$stamp"
+    fi
 fi
