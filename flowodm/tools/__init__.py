@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     )
     from flowodm.tools.codegen import (
         generate_model,
+        generate_model_from_registry,
+        generate_model_from_schema,
         generate_source,
         generate_source_from_registry,
     )
@@ -60,6 +62,8 @@ __all__ = [
     "export_schema",
     "find_models",
     "generate_model",
+    "generate_model_from_registry",
+    "generate_model_from_schema",
     "generate_source",
     "generate_source_from_registry",
     "get_schema",
@@ -86,7 +90,13 @@ _EXPORTS = {
         "flowodm.tools.check",
     ),
     **dict.fromkeys(
-        ("generate_model", "generate_source", "generate_source_from_registry"),
+        (
+            "generate_model",
+            "generate_model_from_registry",
+            "generate_model_from_schema",
+            "generate_source",
+            "generate_source_from_registry",
+        ),
         "flowodm.tools.codegen",
     ),
     **dict.fromkeys(

@@ -10,6 +10,9 @@ Public API:
 - ``generate_source_from_registry(subject, *, version="latest", connection=None, topic=None)``:
   ``generate_source`` for a schema registered in the Schema Registry, fetched through the
   connection's ``RegistryAdapter``.
+- ``generate_model_from_schema(schema_source, topic, class_name=None, consumer_group=None)`` and
+  ``generate_model_from_registry(subject, topic, version="latest", ...)``: upstream flowodm's
+  names and arguments (what its docs promised), on the generator above.
 - ``load_schema_file(path) -> dict``: read an ``.avsc`` file.
 - ``full_canonical_form(schema) -> str``: Parsing Canonical Form plus what it drops but a model
   must keep (defaults, docs, aliases, sort order and logical-type attributes), to compare two
@@ -51,6 +54,8 @@ if TYPE_CHECKING:
 __all__ = [
     "full_canonical_form",
     "generate_model",
+    "generate_model_from_registry",
+    "generate_model_from_schema",
     "generate_source",
     "generate_source_from_registry",
     "load_schema_file",
@@ -65,6 +70,7 @@ def generate_source(
     topic: str | None = None,
     module_doc: str | None = None,
     class_name: str | None = None,
+    consumer_group: str | None = None,
 ) -> str:
     """Return the source of a module defining ``FlowBaseModel`` classes for ``schema``.
 
@@ -74,13 +80,20 @@ def generate_source(
         module_doc: the module's docstring (default: one naming the record).
         class_name: the top class's Python name (default: the record name); the Avro name is
             kept through ``Settings.record_name``.
+        consumer_group: written as the top model's ``Settings.consumer_group``.
 
     Raises:
         InvalidArgumentError: ``schema`` is not JSON or not a valid Avro schema.
         SchemaGenerationError: the schema uses a construct FlowODM's mapping cannot express
             (the message names the field path and what to do).
     """
-    source, _ = _build(schema, topic=topic, module_doc=module_doc, class_name=class_name)
+    source, _ = _build(
+        schema,
+        topic=topic,
+        module_doc=module_doc,
+        class_name=class_name,
+        consumer_group=consumer_group,
+    )
     return source
 
 
@@ -89,6 +102,7 @@ def generate_model(
     *,
     topic: str | None = None,
     class_name: str | None = None,
+    consumer_group: str | None = None,
 ) -> type[FlowBaseModel]:
     """Build the models for ``schema`` without writing a file and return the top record's class.
 
@@ -98,7 +112,9 @@ def generate_model(
     Raises:
         InvalidArgumentError, SchemaGenerationError: as ``generate_source``.
     """
-    _, top = _build(schema, topic=topic, module_doc=None, class_name=class_name)
+    _, top = _build(
+        schema, topic=topic, module_doc=None, class_name=class_name, consumer_group=consumer_group
+    )
     return top
 
 
@@ -140,6 +156,67 @@ def generate_source_from_registry(
     return generate_source(found.schema, topic=topic, module_doc=doc)
 
 
+def generate_model_from_schema(
+    schema_source: str | Path | Mapping[str, Any],
+    topic: str,
+    class_name: str | None = None,
+    consumer_group: str | None = None,
+    *,
+    connection: Connection | None = None,
+) -> type[FlowBaseModel]:
+    """Upstream flowodm's name: ``generate_model`` for a schema dict, JSON text or ``.avsc``
+    path; any other string is a registry subject, as upstream reads it.
+
+    Raises:
+        InvalidArgumentError: a ``.avsc``/``.json`` path that does not exist, or bad JSON.
+        SchemaGenerationError, SchemaRegistryError: as ``generate_model`` and the registry.
+    """
+    if isinstance(schema_source, Mapping):
+        schema: Any = dict(schema_source)
+    elif isinstance(schema_source, Path) or str(schema_source).endswith((".avsc", ".json")):
+        schema = load_schema_file(schema_source)
+    elif str(schema_source).lstrip().startswith(("{", "[")):
+        schema = str(schema_source)
+    else:
+        return generate_model_from_registry(
+            str(schema_source),
+            topic,
+            class_name=class_name,
+            consumer_group=consumer_group,
+            connection=connection,
+        )
+    return generate_model(schema, topic=topic, class_name=class_name, consumer_group=consumer_group)
+
+
+def generate_model_from_registry(
+    subject: str,
+    topic: str,
+    version: int | str = "latest",
+    class_name: str | None = None,
+    consumer_group: str | None = None,
+    *,
+    connection: Connection | None = None,
+) -> type[FlowBaseModel]:
+    """Upstream flowodm's name: ``generate_model`` for ``subject``'s schema at ``version``.
+
+    Raises:
+        ConfigurationError: no Schema Registry is configured.
+        SchemaRegistryError: the subject or version does not exist, or the registry failed.
+        SchemaGenerationError: as ``generate_model``.
+    """
+    from flowodm.tools.registry import get_subject_version
+
+    found = get_subject_version(subject, version, connection=connection)
+    if found.schema_type != "AVRO":
+        raise SchemaGenerationError(
+            f"subject {found.subject!r} version {found.version} is a {found.schema_type} "
+            "schema, not Avro"
+        )
+    return generate_model(
+        found.schema, topic=topic, class_name=class_name, consumer_group=consumer_group
+    )
+
+
 def load_schema_file(path: str | Path) -> dict[str, Any]:
     """Read an ``.avsc`` file holding an Avro schema (a JSON object).
 
@@ -169,6 +246,7 @@ def _build(
     topic: str | None,
     module_doc: str | None,
     class_name: str | None,
+    consumer_group: str | None = None,
 ) -> tuple[str, type[FlowBaseModel]]:
     parsed = _parse(schema)
     if class_name is not None and not (class_name.isidentifier() and class_name[0] != "_"):
@@ -177,7 +255,7 @@ def _build(
         )
     plan = translate(parsed, class_name=class_name or _top_class_name(parsed))
     doc = module_doc or f"FlowODM models generated from the Avro schema {plan.top.fullname}."
-    source = render(plan, topic=topic, module_doc=doc)
+    source = render(plan, topic=topic, module_doc=doc, consumer_group=consumer_group)
     return source, _check_round_trip(plan, source)
 
 

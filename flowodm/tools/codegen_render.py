@@ -59,9 +59,11 @@ _DICT = Symbol("builtins", "dict")
 _STDLIB = frozenset({"builtins", "datetime", "decimal", "enum", "typing", "uuid"})
 
 
-def render(plan: Plan, *, topic: str | None, module_doc: str) -> str:
+def render(
+    plan: Plan, *, topic: str | None, module_doc: str, consumer_group: str | None = None
+) -> str:
     """The module's source text: docstring, notes, imports, aliases, classes, rebuilds."""
-    return _Renderer(plan).module(topic, module_doc)
+    return _Renderer(plan, consumer_group).module(topic, module_doc)
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,9 @@ class _Name:
 
 
 class _Renderer:
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, consumer_group: str | None = None) -> None:
         self._plan = plan
+        self._consumer_group = consumer_group
         field_names = {
             f.name for cls in plan.classes if isinstance(cls, RecordClass) for f in cls.fields
         }
@@ -219,6 +222,8 @@ class _Renderer:
         options = []
         if topic is not None:
             options.append(f"{inner}topic = {str_literal(topic)}")
+        if self._consumer_group is not None:
+            options.append(f"{inner}consumer_group = {str_literal(self._consumer_group)}")
         if self._plan.namespace:
             options.append(f"{inner}namespace = {str_literal(self._plan.namespace)}")
         avro_name = cls.fullname.rpartition(".")[2]
