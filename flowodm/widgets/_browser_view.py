@@ -8,6 +8,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from flowodm.settings import display_name
+from flowodm.widgets._ui import WIDGET_CLASS, WIDGET_CSS
 from flowodm.widgets.schema_table import schema_html
 
 if TYPE_CHECKING:
@@ -24,24 +25,30 @@ class BrowserView:
 
     def __init__(self, widgets: ModuleType, browser: SchemaBrowser) -> None:
         layout = widgets.Layout
+        label = {"description_width": "initial"}  # the label's own width, not 80px
         self._browser = browser
         self._quiet = False  # set while ``show`` writes values, so observers ignore them
         self.header = widgets.HTML()
-        self.filter = widgets.Text(placeholder="filter subjects", layout=layout(width="100%"))
-        self.subjects = widgets.Select(options=[], rows=12, layout=layout(width="100%"))
+        # width auto: stretched to the column (100% plus the widgets' margins overflows it).
+        self.filter = widgets.Text(placeholder="filter subjects", layout=layout(width="auto"))
+        self.subjects = widgets.Select(options=[], rows=12, layout=layout(width="auto"))
         self.refresh = widgets.Button(description="Refresh", icon="refresh", tooltip="reload")
         self.version = widgets.Dropdown(
-            description="version", options=[], layout=layout(width="170px")
+            description="version", options=[], style=label, layout=layout(width="130px")
         )
         self.raw = widgets.ToggleButton(value=False, description="raw JSON", icon="code")
         self.info = widgets.HTML()
         self.schema = widgets.HTML(layout=layout(width="100%"))
         self.diff_old = widgets.Dropdown(
-            description="from", options=[], layout=layout(width="150px")
+            description="from", options=[], style=label, layout=layout(width="120px")
         )
-        self.diff_new = widgets.Dropdown(description="to", options=[], layout=layout(width="150px"))
+        self.diff_new = widgets.Dropdown(
+            description="to", options=[], style=label, layout=layout(width="110px")
+        )
         self.diff = widgets.HTML(layout=layout(width="100%"))
-        self.model = widgets.Dropdown(description="model", options=[], layout=layout(width="260px"))
+        self.model = widgets.Dropdown(
+            description="model", options=[], style=label, layout=layout(width="300px")
+        )
         self.check = widgets.Button(description="Check", icon="check", button_style="primary")
         self.check_result = widgets.HTML(layout=layout(width="100%"))
         self.error = widgets.HTML()
@@ -56,17 +63,19 @@ class BrowserView:
         )
         left = widgets.VBox(
             [self.filter, self.subjects, self.refresh],
-            layout=layout(width="280px", min_width="220px"),
+            layout=layout(flex="0 0 280px", width="280px"),  # never squeezed by the tabs
         )
         right = widgets.VBox(
             [widgets.HBox([self.version, self.raw, self.info]), self.tabs],
-            layout=layout(flex="1 1 auto", width="auto", padding="0 0 0 12px"),
+            # min_width 0: a long verdict or schema wraps instead of pushing the list aside.
+            layout=layout(flex="1 1 auto", width="auto", min_width="0", padding="0 0 0 12px"),
         )
         self.root = widgets.VBox(
             [self.header, widgets.HBox([left, right], layout=layout(width="100%")), self.error],
             layout=layout(width="100%", max_width="1100px"),
         )
         self.root.add_class("flowodm-schema-browser")
+        self.root.add_class(WIDGET_CLASS)
         self.filter.observe(self._on_filter, names="value")
         self.subjects.observe(self._on_subject, names="value")
         self.version.observe(self._on_version, names="value")
@@ -105,7 +114,7 @@ class BrowserView:
         """Write the browser's state into the widgets (without triggering their events)."""
         self._quiet = True
         try:
-            self.header.value = self.header_html(b)
+            self.header.value = self.header_html(b) + WIDGET_CSS
             if self.filter.value != b.filter_text:
                 self.filter.value = b.filter_text
             shown = b.subjects

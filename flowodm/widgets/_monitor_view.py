@@ -6,7 +6,7 @@ import html
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from flowodm.widgets._ui import html_table, sparkline_svg, text_table
+from flowodm.widgets._ui import WIDGET_CLASS, WIDGET_CSS, html_table, sparkline_svg, text_table
 
 if TYPE_CHECKING:
     from flowodm.widgets.monitor import MonitorSnapshot
@@ -56,11 +56,12 @@ class MonitorView:
             layout=layout(width="100%", max_width="760px", padding="4px"),
         )
         self.root.add_class("flowodm-delivery-monitor")
+        self.root.add_class(WIDGET_CLASS)
 
     def show(self, snap: MonitorSnapshot, title: str) -> None:
         """Push ``snap`` into the widgets (only the values that changed are sent)."""
         values = (
-            (self.counts, self.counts_html(snap, title)),
+            (self.counts, self.counts_html(snap, title) + WIDGET_CSS),
             (self.chart, self.chart_html(snap)),
             (self.partitions, self.partitions_html(snap)),
             (self.errors, self.errors_html(snap)),

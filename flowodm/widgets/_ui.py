@@ -23,6 +23,8 @@ from flowodm._optional import require
 
 __all__ = [
     "VIEW_MIME",
+    "WIDGET_CLASS",
+    "WIDGET_CSS",
     "WidgetView",
     "html_table",
     "in_kernel",
@@ -35,6 +37,33 @@ __all__ = [
 ]
 
 VIEW_MIME = "application/vnd.jupyter.widget-view+json"
+# The CSS class of every FlowODM widget's root, and the style sheet that makes its tables
+# readable in the widget views. ipywidgets' HTML widget gives its content none of the notebook's
+# table styling and the line height of a button (28px), so without it columns touch and every
+# row is as tall as a button. A <style> inside an HTML widget applies to the whole page, so
+# every rule is scoped to WIDGET_CLASS; each view appends it to one HTML label it always shows
+# (the escaped HTML renderings, ``to_html()``, leave it out: there the front end styles tables).
+WIDGET_CLASS = "flowodm-widget"
+WIDGET_CSS = (
+    "<style>"
+    f".{WIDGET_CLASS} .widget-html-content{{line-height:1.45}}"
+    f".{WIDGET_CLASS} .widget-hbox>.widget-html{{align-self:center}}"
+    f".{WIDGET_CLASS} table{{border-collapse:collapse}}"
+    f".{WIDGET_CLASS} th,.{WIDGET_CLASS} td"
+    "{padding:3px 14px 3px 0;text-align:left;vertical-align:top}"
+    f".{WIDGET_CLASS} thead th{{border-bottom:1px solid var(--jp-border-color1,#bdbdbd)}}"
+    f".{WIDGET_CLASS} tbody tr:nth-child(even){{background:var(--jp-layout-color2,#f3f3f3)}}"
+    f".{WIDGET_CLASS} caption{{text-align:left;padding:2px 0 6px;font-weight:600}}"
+    # The browser's schema and diff tables span their tab, so a long caption (subject names)
+    # wraps at the tab's edge, not at the width of a narrow table.
+    f".{WIDGET_CLASS} .widget-tab table{{width:100%}}"
+    f".{WIDGET_CLASS} pre{{white-space:pre-wrap;word-break:normal;overflow-wrap:break-word}}"
+    # The viewer's status line, next to its buttons, already says what its table caption says.
+    f".{WIDGET_CLASS} table.flowodm-topic-viewer caption{{display:none}}"
+    # Its rows stay one line each, like a DataFrame's: a wide table scrolls sideways instead.
+    f".{WIDGET_CLASS} table.flowodm-topic-viewer td{{white-space:nowrap}}"
+    "</style>"
+)
 _CELL_LIMIT = 80  # characters of one text-table cell; the HTML cell keeps more
 _HTML_CELL_LIMIT = 400
 

@@ -6,6 +6,8 @@ import html
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from flowodm.widgets._ui import WIDGET_CLASS, WIDGET_CSS
+
 if TYPE_CHECKING:
     from flowodm.widgets.viewer import TopicViewer
 
@@ -35,6 +37,7 @@ class ViewerView:
             layout=layout(width="100%", max_width="1100px"),
         )
         self.root.add_class("flowodm-topic-viewer")
+        self.root.add_class(WIDGET_CLASS)
         self.refresh.on_click(lambda _button: self._viewer.refresh())
         self.live.observe(self._on_live, names="value")
 
@@ -52,7 +55,7 @@ class ViewerView:
         try:
             self.live.value = viewer.live
             self.live.icon = "pause" if viewer.live else "play"
-            self.status.value = html.escape(viewer.status())
+            self.status.value = html.escape(viewer.status()) + WIDGET_CSS
             error = html.escape(viewer.error)
             self.error.value = (
                 f"<div class='flowodm-error' style='color:#cf222e'>⚠ {error}</div>" if error else ""

@@ -4,6 +4,8 @@ repo2docker reads only binder/ when it exists: ``environment.yml`` (Python and p
 conda-forge, every dependency pinned under ``pip:``), ``postBuild`` (installs FlowODM itself, with
 ``--no-deps``, so the pins must cover every dependency) and ``start`` (runs on every launch:
 starts the sandbox, exports its address, then ``exec "$@"`` hands over to Jupyter).
+``repo2docker --no-build --no-run --debug`` (no Docker needed) prints the Dockerfile Binder would
+build: it must take those three files and none of the repository root's.
 """
 
 from __future__ import annotations
@@ -180,6 +182,75 @@ def test_start_hands_over_with_exec() -> None:
         if line.strip() and not line.lstrip().startswith("#")
     ]
     assert lines[-1] == 'exec "$@"'
+
+
+# ---------------------------------------------------------------------- what repo2docker picks
+
+# Root files Binder must ignore once binder/ exists; their markers must not reach the Dockerfile.
+_DECOY_ENVIRONMENT = "dependencies:\n  - python=3.12\n  - pip:\n      - decoy-root-environment==0\n"
+_DECOY_REQUIREMENTS = "decoy-root-requirements==0\n"
+_R2D_TIMEOUT = 60.0  # seconds; it prints the Dockerfile in about one
+
+
+def _repo2docker_dockerfile(repo: Path, cwd: Path) -> str:
+    """What ``repo2docker --no-build --no-run --debug repo`` prints (no Docker needed)."""
+    executable = Path(sys.executable).parent / "repo2docker"  # from requirements/dev.lock
+    assert executable.is_file(), f"no repo2docker in {executable.parent}: reinstall flowodm[dev]"
+    result = subprocess.run(
+        [str(executable), "--no-build", "--no-run", "--debug", str(repo)],
+        cwd=cwd,  # it looks for a repo2docker_config file in the working directory
+        capture_output=True,
+        text=True,
+        timeout=_R2D_TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+def _checkout_with_decoys(tmp_path: Path, *, with_binder: bool = True) -> Path:
+    """A copy of what repo2docker reads: binder/ and pyproject.toml, plus root decoys."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    if with_binder:
+        shutil.copytree(BINDER, repo / "binder")
+    shutil.copy2(ROOT / "pyproject.toml", repo / "pyproject.toml")
+    (repo / "environment.yml").write_text(_DECOY_ENVIRONMENT, encoding="utf-8")
+    (repo / "requirements.txt").write_text(_DECOY_REQUIREMENTS, encoding="utf-8")
+    return repo
+
+
+def test_repo2docker_reads_one_config_folder() -> None:
+    assert not (ROOT / ".binder").exists(), "binder/ and .binder/ together: repo2docker fails"
+    # A Dockerfile would replace environment.yml, postBuild and start; a requirements.txt next
+    # to environment.yml would be silently ignored.
+    assert not (BINDER / "Dockerfile").exists()
+    assert not (BINDER / "requirements.txt").exists()
+
+
+def test_repo2docker_builds_from_binder_only(tmp_path: Path) -> None:
+    dockerfile = _repo2docker_dockerfile(_checkout_with_decoys(tmp_path), tmp_path)
+    assert "Building conda environment for python=3.11" in dockerfile
+    assert "COPY --chown=0:0 src/binder/environment.yml" in dockerfile
+    assert '--file "binder/environment.yml"' in dockerfile
+    assert "RUN ./binder/postBuild" in dockerfile
+    assert 'ENV R2D_ENTRYPOINT="${REPO_DIR}/binder/start"' in dockerfile
+    # The root's conda file, requirements and package are not used.
+    assert '--file "environment.yml"' not in dockerfile
+    assert "python=3.12" not in dockerfile
+    assert "requirements.txt" not in dockerfile
+    assert "pip install" not in dockerfile  # FlowODM comes from postBuild, with --no-deps
+
+
+def test_repo2docker_would_take_the_root_files_without_binder(tmp_path: Path) -> None:
+    # The control for the test above: the decoys are what repo2docker uses when binder/ is gone,
+    # so their absence there means binder/ won, not that the check cannot see them.
+    dockerfile = _repo2docker_dockerfile(
+        _checkout_with_decoys(tmp_path, with_binder=False), tmp_path
+    )
+    assert '--file "environment.yml"' in dockerfile
+    assert "Building conda environment for python=3.12" in dockerfile
+    assert "binder/" not in dockerfile
 
 
 # ---------------------------------------------------------------------- binder/start, for real
