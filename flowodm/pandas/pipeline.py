@@ -19,6 +19,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from flowodm._arguments import positive_count, positive_seconds, reject_unknown, require_choice
+from flowodm._types import Headers
 from flowodm.exceptions import (
     ArgumentTypeError,
     BulkDeliveryTimeoutError,
@@ -98,6 +99,7 @@ class ProduceRun(Generic[M]):
             ``"raise"`` raises ``DataFrameValidationError`` for a frame with an invalid row
             before sending any row of that frame.
         total: Rows expected overall, for the progress bar.
+        headers: Kafka headers sent with every row's message (not with dead letters).
         **options: ``RunOptions`` (key, columns, extra, dead_letter, chunk_size, progress,
             callback, timeout, stall_timeout, connection, topic, dry_run, columnar).
 
@@ -115,6 +117,7 @@ class ProduceRun(Generic[M]):
         *,
         on_invalid: OnInvalid = "report",
         total: int | None = None,
+        headers: Headers | None = None,
         **options: Unpack[RunOptions],
     ) -> None:
         reject_unknown("ProduceRun", options, _RUN_OPTIONS)
@@ -148,6 +151,7 @@ class ProduceRun(Generic[M]):
         self._callback = callback
         self._allow_columnar = columnar
         self._dry_run = dry_run
+        self._headers = headers
         self._started = time.perf_counter()
         self._preparers: dict[tuple[Hashable, ...], ChunkPreparer[M]] = {}
         self._rows = 0  # rows handed over, in order
@@ -330,7 +334,7 @@ class ProduceRun(Generic[M]):
             try:
                 # The sender keeps these lists until the messages are accounted for; they
                 # are never modified afterwards.
-                sender.send_many(prepared.values, prepared.keys, prepared.labels)
+                sender.send_many(prepared.values, prepared.keys, prepared.labels, self._headers)
             except BaseException:
                 # Cut short (Ctrl-C, a stall): the rows the sender never took are reported
                 # by label when the run closes (a half-sent row counts as taken if it reports).
