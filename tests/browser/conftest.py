@@ -211,7 +211,10 @@ def screenshots() -> Path:
     return SCREENSHOTS
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API runs an event loop in the main thread while
+# it is open, so every later ``asyncio.run()`` (async tests, nbclient) would fail; the server
+# and its kernels are not left to load the rest of the run either.
+@pytest.fixture(scope="module")
 def lab(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """A JupyterLab server for the session, its kernels connected to the test sandbox."""
     base = tmp_path_factory.mktemp("jupyterlab")
@@ -261,14 +264,14 @@ def lab(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         _stop_server(server, url, token, base / "runtime")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_driver() -> Iterator[Playwright]:
-    """Playwright's driver (its node process), stopped at the end of the session."""
+    """Playwright's driver (its node process), stopped when the browser tests end."""
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(
     playwright_driver: Playwright, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[BrowserContext]:
