@@ -50,7 +50,16 @@ from confluent_kafka import Consumer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient  # noqa: E402
 from confluent_kafka.cimpl import NewTopic  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
-from workload import TOPIC, Order, build_frame, create_topic, raw_producer, stack  # noqa: E402
+from workload import (  # noqa: E402
+    TOPIC,
+    Order,
+    build_frame,
+    create_topic,
+    produce_raw,
+    raw_producer,
+    stack,
+    timed_rows,
+)
 
 import flowodm  # noqa: E402, F401  (registers df.flowodm and ddf.flowodm)
 from flowodm.kafka.connection import Connection, connect, disconnect  # noqa: E402
@@ -68,20 +77,6 @@ def _topics(bootstrap: str) -> dict[str, str]:
     ).values():
         future.result(15)
     return names
-
-
-def produce_raw(producer: Any, topic: str, values: list[bytes]) -> int:
-    """Produce pre-encoded ``values``; wait until the queue is empty; return the count."""
-    produce = producer.produce
-    for value in values:
-        try:
-            produce(topic, value)
-        except BufferError:
-            producer.poll(0.05)
-            produce(topic, value)
-    while len(producer):
-        producer.poll(0.01)
-    return len(values)
 
 
 def produce_pandas(frame: pd.DataFrame, topic: str) -> int:
@@ -103,16 +98,6 @@ def produce_dask(
         raise RuntimeError(f"unexpected partitions: {report}")
     delivered: int = report.delivered
     return delivered
-
-
-def timed(job: Callable[[], int], rows: int, name: str) -> float:
-    """Run ``job``, check it delivered ``rows``, return seconds."""
-    start = time.perf_counter()
-    delivered = job()
-    elapsed = time.perf_counter() - start
-    if delivered != rows:
-        raise RuntimeError(f"{name} delivered {delivered} of {rows} rows")
-    return elapsed
 
 
 def _cluster(
@@ -151,7 +136,7 @@ def run(rows: int, rounds: int, partitions: int, verify: bool) -> dict[str, floa
             warm = frame.iloc[: min(rows, 100)]
             with closing(raw_producer(connection)) as producer:
                 jobs: dict[str, Callable[[], int]] = {
-                    "raw": lambda: produce_raw(producer, topics["raw"], values),
+                    "raw": lambda: produce_raw(producer, values, topics["raw"]),
                     "pandas": lambda: produce_pandas(frame, topics["pandas"]),
                     "dask-1": lambda: produce_dask(*one, topics["dask-1"], connection),
                     "dask-2": lambda: produce_dask(*two, topics["dask-2"], connection),
@@ -163,7 +148,7 @@ def run(rows: int, rounds: int, partitions: int, verify: bool) -> dict[str, floa
                 seconds: dict[str, list[float]] = {name: [] for name in VARIANTS}
                 for index in range(rounds):
                     for name in VARIANTS:
-                        seconds[name].append(timed(jobs[name], rows, name))
+                        seconds[name].append(timed_rows(jobs[name], rows, name))
                     line = "  ".join(f"{n} {rows / seconds[n][-1]:>9,.0f}" for n in VARIANTS)
                     print(f"round {index + 1}: rows/s  {line}")
             medians = report(rows, seconds)

@@ -33,7 +33,6 @@ import argparse
 import io
 import math
 import statistics
-import time
 from collections.abc import Callable
 from contextlib import closing
 from typing import Any
@@ -41,7 +40,16 @@ from typing import Any
 import fastavro
 import pandas as pd
 from confluent_kafka import Producer
-from workload import TOPIC, Order, build_frame, create_topic, produce_raw, raw_producer, stack
+from workload import (
+    TOPIC,
+    Order,
+    build_frame,
+    create_topic,
+    produce_raw,
+    raw_producer,
+    stack,
+    timed_rows,
+)
 
 import flowodm.pandas  # noqa: F401  (registers df.flowodm)
 from flowodm.kafka.connection import connect, disconnect
@@ -108,16 +116,6 @@ def produce_monitored(frame: pd.DataFrame) -> int:
 # ------------------------------------------------------------------------------ harness
 
 
-def timed(job: Callable[[], int], rows: int, name: str) -> float:
-    """Run ``job``, check it delivered ``rows``, return seconds."""
-    start = time.perf_counter()
-    delivered = job()
-    elapsed = time.perf_counter() - start
-    if delivered != rows:
-        raise RuntimeError(f"{name} delivered {delivered} of {rows} rows")
-    return elapsed
-
-
 def run(rows: int, rounds: int, verify: bool) -> dict[str, float]:
     """Run the benchmark, print the table and return median rows/s per variant."""
     frame = build_frame(rows)
@@ -168,7 +166,7 @@ def _rounds(
     seconds: dict[str, list[float]] = {name: [] for name in VARIANTS}
     for index in range(rounds):
         for name in VARIANTS:
-            seconds[name].append(timed(jobs[name], rows, name))
+            seconds[name].append(timed_rows(jobs[name], rows, name))
             sent += rows
         line = "   ".join(f"{n} {rows / seconds[n][-1]:>9,.0f}" for n in VARIANTS)
         print(f"round {index + 1}: rows/s  {line}")

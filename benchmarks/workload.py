@@ -17,8 +17,9 @@ import enum
 import os
 import random
 import tempfile
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -157,15 +158,25 @@ def raw_producer(connection: Connection, *, only_errors: bool = True) -> Produce
     return producer
 
 
-def produce_raw(producer: Producer, values: list[bytes]) -> int:
-    """Produce pre-encoded ``values`` to ``TOPIC``, wait until the queue is empty; return count."""
+def produce_raw(producer: Producer, values: list[bytes], topic: str = TOPIC) -> int:
+    """Produce pre-encoded ``values`` to ``topic``, wait until the queue is empty; return count."""
     produce = producer.produce
     for value in values:
         try:
-            produce(TOPIC, value)
+            produce(topic, value)
         except BufferError:
             producer.poll(0.05)
-            produce(TOPIC, value)
+            produce(topic, value)
     while len(producer):
         producer.poll(0.01)
     return len(values)
+
+
+def timed_rows(job: Callable[[], int], rows: int, name: str) -> float:
+    """Run ``job``, check it delivered ``rows``, return seconds."""
+    start = time.perf_counter()
+    delivered = job()
+    elapsed = time.perf_counter() - start
+    if delivered != rows:
+        raise RuntimeError(f"{name} delivered {delivered} of {rows} rows")
+    return elapsed
