@@ -118,7 +118,7 @@ class BatchOptions(TypedDict, total=False):
 
     Attributes:
         timeout: Seconds librdkafka may take per message (default ``produce_timeout``).
-        stall_timeout: Give up when no delivery completes for this long (default ``timeout``).
+        stall_timeout: Give up when no message is acknowledged for this long (default ``timeout``).
         raise_on_error: Raise ``PartialDeliveryError`` (with ``.result``) if any message failed
             (default); ``False`` returns the result with the failures listed.
         progress: Show a progress bar (``True``, ``"text"``, ``"widget"``, a tqdm class).

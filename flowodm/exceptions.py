@@ -216,7 +216,24 @@ class PartialDeliveryError(ProducerError):
 
 
 class BulkDeliveryTimeoutError(PartialDeliveryError, DeliveryTimeoutError):
-    """A bulk send made no progress in time; unacknowledged messages may have been written."""
+    """A bulk send made no progress in time; unacknowledged messages may have been written.
+
+    ``reason`` is why the send stopped, without counts: a caller that reports its own (the
+    DataFrame kit's report, ``produce_many``'s result) words its message from it, so the
+    message and the report it carries never disagree.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        result: Any,
+        topic: str | None = None,
+        client_error: ClientErrorReport | None = None,
+        reason: str | None = None,
+    ):
+        super().__init__(message, result=result, topic=topic, client_error=client_error)
+        self.reason = message if reason is None else reason
 
 
 class ConsumerError(FlowODMError):

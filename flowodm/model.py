@@ -294,7 +294,7 @@ class FlowBaseModel(BaseModel):
 
         Raises:
             PartialDeliveryError: some messages failed and ``raise_on_error`` is true.
-            BulkDeliveryTimeoutError: nothing completed for ``stall_timeout`` seconds; what
+            BulkDeliveryTimeoutError: nothing acknowledged for ``stall_timeout`` seconds; what
                 was outstanding is purged and listed in ``result`` as "may have been written"
                 (a purged message may be a retry of a batch the broker already stored).
                 ``client_error`` is the client's last error (usually the cause), if any.

@@ -11,6 +11,7 @@ from flowodm.pandas.accessor import FlowODMAccessor
 from flowodm.pandas.columnar import columnar_blocker
 from flowodm.pandas.options import DEFAULT_CHUNK_SIZE, RunOptions, RunProgress
 from flowodm.pandas.pipeline import ProduceRun
+from flowodm.pandas.registry_check import RegistryCheck, check_registry
 from flowodm.pandas.reports import DeliveryFailure, ProduceReport, RowError, ValidationReport
 
 __all__ = [
@@ -19,9 +20,11 @@ __all__ = [
     "FlowODMAccessor",
     "ProduceReport",
     "ProduceRun",
+    "RegistryCheck",
     "RowError",
     "RunOptions",
     "RunProgress",
     "ValidationReport",
+    "check_registry",
     "columnar_blocker",
 ]

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from flowodm._arguments import positive_count, reject_unknown
 from flowodm.exceptions import ArgumentTypeError, DataFrameValidationError
+from flowodm.kafka.connection import Connection
 from flowodm.pandas.columns import Extra, plan_columns
 from flowodm.pandas.encoding import local_encoding
 from flowodm.pandas.outcome import has_undelivered, undelivered_error
@@ -28,6 +29,7 @@ from flowodm.pandas.pipeline import (
     invalid_message,
 )
 from flowodm.pandas.prepare import ChunkPreparer
+from flowodm.pandas.registry_check import check_registry
 from flowodm.pandas.reports import ProduceReport, RowError, ValidationReport
 from flowodm.settings import display_name
 
@@ -60,6 +62,9 @@ class FlowODMAccessor:
         extra: Extra = "forbid",
         key: Hashable | None = None,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
+        registry: bool | None = None,
+        topic: str | None = None,
+        connection: Connection | None = None,
     ) -> ValidationReport:
         """Check every row against ``model`` (and that it encodes) without sending anything.
 
@@ -69,6 +74,12 @@ class FlowODMAccessor:
             extra: ``"forbid"`` reports columns that match no field; ``"ignore"`` drops them.
             key: A frame column holding message keys, checked like ``produce`` would.
             chunk_size: Rows checked together.
+            registry: Also ask the Schema Registry whether ``produce`` would be accepted
+                (compatibility, or the schema registered when ``auto_register`` is off), without
+                registering: ``None`` (default) when a registry is configured, ``True`` always
+                (raises without one), ``False`` never. The verdict is ``report.registry``.
+            topic: The topic ``produce`` would write to (it decides the registry subject).
+            connection: The connection for the registry check (default: the current one).
 
         Returns:
             A report listing every problem by frame index (``report.to_frame()``).
@@ -76,6 +87,8 @@ class FlowODMAccessor:
         Raises:
             TypeError: ``model`` is not a FlowBaseModel subclass.
             DataFrameValidationError: the columns do not fit the model (all problems listed).
+            SchemaRegistryError: the registry check could not be made (unreachable, failed).
+            ConfigurationError: ``registry=True`` and no registry is configured.
 
         Example::
 
@@ -86,6 +99,11 @@ class FlowODMAccessor:
         started = time.perf_counter()
         frame = self._unique_frame()
         preparer = self._preparer(model, columns, extra, key)
+        verdict = None
+        if registry is not False:  # asked first: a refused schema fails the run at its start
+            verdict = check_registry(
+                model, topic=topic, connection=connection, required=registry is True
+            )
         errors: list[RowError] = []
         for start in range(0, len(frame), _chunk(chunk_size)):
             errors.extend(preparer.prepare(frame.iloc[start : start + chunk_size]).errors)
@@ -94,6 +112,7 @@ class FlowODMAccessor:
             total=len(frame),
             errors=tuple(errors),
             elapsed=time.perf_counter() - started,
+            registry=verdict,
         )
 
     def iter_models(
@@ -208,7 +227,7 @@ class FlowODMAccessor:
             PartialDeliveryError: some valid rows were not acknowledged (and
                 ``raise_on_error`` is true); ``.result`` is the ``ProduceReport``: resend
                 ``df.loc[err.result.failed_index]``.
-            BulkDeliveryTimeoutError: no delivery completed for ``stall_timeout`` seconds (a
+            BulkDeliveryTimeoutError: no message acknowledged for ``stall_timeout`` seconds (a
                 ``PartialDeliveryError``; ``.result`` is the partial ``ProduceReport``).
             ProduceInterrupted: Ctrl-C (a ``KeyboardInterrupt``); ``.result`` is the report of
                 what was done, and the exception's note says which rows to send again.

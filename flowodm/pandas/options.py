@@ -56,7 +56,7 @@ class RunOptions(TypedDict, total=False):
         timeout: Seconds librdkafka may take per message (default: the connection's
             ``produce_timeout``); a message not acknowledged by then is failed, may have been
             written.
-        stall_timeout: Give up with ``BulkDeliveryTimeoutError`` when no delivery completes
+        stall_timeout: Give up with ``BulkDeliveryTimeoutError`` when no message is acknowledged
             for this many seconds (default: ``timeout``).
         connection: A specific connection (default: the current one).
         topic: Write to this topic instead of the model's.

@@ -399,10 +399,11 @@ class ProduceRun(Generic[M]):
             dead = self._dead.abort() if self._dead is not None else None
             report = self._close(exc.result, dead)
         return BulkDeliveryTimeoutError(
-            f"{exc}. {report.summary()}",
+            f"{exc.reason} Outcome: {report.summary()}",
             result=report,
             topic=self.topic,
             client_error=exc.client_error,
+            reason=exc.reason,
         )
 
     def _close(

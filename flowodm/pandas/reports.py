@@ -10,9 +10,12 @@ import html
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from flowodm.pandas.registry_check import RegistryCheck
 
 __all__ = ["DeliveryFailure", "ProduceReport", "RowError", "ValidationReport"]
 
@@ -119,12 +122,15 @@ class ValidationReport(_InvalidRows):
         total: Rows checked.
         errors: Every problem found; a row may have several (one per field).
         elapsed: Seconds spent.
+        registry: Whether the registry would accept the run's schema (``None``: not checked,
+            e.g. no registry configured); a refusal makes the report not ``ok``.
     """
 
     model: str
     total: int
     errors: tuple[RowError, ...] = ()
     elapsed: float = 0.0
+    registry: RegistryCheck | None = None
 
     @property
     def valid(self) -> int:
@@ -135,8 +141,8 @@ class ValidationReport(_InvalidRows):
 
     @property
     def ok(self) -> bool:
-        """``True`` when nothing is wrong."""
-        return not self.errors
+        """``True`` when no row is invalid and the registry (if checked) accepts the schema."""
+        return not self.errors and (self.registry is None or self.registry.ok)
 
     def to_frame(self) -> pd.DataFrame:
         """Return one row per problem: ``index, status, field, type, message, input``.
@@ -146,11 +152,12 @@ class ValidationReport(_InvalidRows):
         return _problem_frame(self.errors, ())
 
     def summary(self) -> str:
-        """One line: how many rows were checked and how many failed."""
-        return (
+        """One line: how many rows were checked and how many failed, and the registry's verdict."""
+        line = (
             f"{self.model}: {self.total} row(s) checked, {self.valid} valid, "
             f"{self.invalid} invalid, {len(self.errors)} error(s)"
         )
+        return line if self.registry is None else f"{line}; {self.registry}"
 
     def __repr__(self) -> str:
         lines = [f"ValidationReport({self.summary()})"]
@@ -166,6 +173,8 @@ class ValidationReport(_InvalidRows):
             ("invalid", str(self.invalid)),
             ("elapsed", f"{self.elapsed:.3f} s"),
         ]
+        if self.registry is not None:
+            counts.append(("registry", str(self.registry)))
         return _html_table(f"Validation of {self.model}", counts, self.to_frame())
 
 

@@ -215,10 +215,11 @@ def produce_many(
     except BulkDeliveryTimeoutError as exc:
         result = _many_result(target, exc.result, items)
         raise BulkDeliveryTimeoutError(
-            f"{exc} ({result.summary()})",
+            f"{exc.reason} Outcome: {result.summary()}",
             result=result,
             topic=target,
             client_error=exc.client_error,
+            reason=exc.reason,
         ) from None
     except BaseException as exc:
         bulk = sender.abort()  # e.g. Ctrl-C: do not leave a half-used producer behind

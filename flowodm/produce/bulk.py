@@ -22,13 +22,15 @@ than ``max_tracked`` messages, so memory stays bounded. Producers are reused acr
 (``flowodm.kafka.pool``): an idempotent producer takes ~0.5 s to start.
 
 Why it is safe: the producer's ``message.timeout.ms`` is set from ``timeout``, so librdkafka
-reports every message within that time; if nothing completes for ``stall_timeout`` seconds the
+reports every message within that time; if nothing is acknowledged (or refused by the broker)
+for ``stall_timeout`` seconds the
 sender purges what is outstanding and raises ``BulkDeliveryTimeoutError``. Each purged message
 is classified by its report: both ``_PURGE_QUEUE`` and ``_PURGE_INFLIGHT`` are "failed, may
 have been written" (a batch whose answer was lost goes back to the local queue for a retry, so
 even a queued message may be on the topic). The
 error quotes the producers' last client error (``client_error``: a refused connection, a failed
-SASL handshake), which is usually why nothing completed. A producer that reports
+SASL handshake), which is usually why nothing was acknowledged. Timeouts do not count as
+progress: a dead broker only times messages out. A producer that reports
 ``PRODUCER_FENCED`` or a fatal error (Tansu fences an idempotent producer after any timeout) is
 replaced by a new one.
 
@@ -77,8 +79,8 @@ class BulkSender(Generic[RefT]):
         topic: Topic every message goes to.
         timeout: Seconds librdkafka may take to deliver each message (``message.timeout.ms``);
             a message not acknowledged by then fails with ``_MSG_TIMED_OUT``.
-        stall_timeout: Seconds without a single completed delivery (while messages are
-            outstanding) after which the sender gives up and raises.
+        stall_timeout: Seconds without a single acknowledged (or refused) message, while
+            messages are outstanding, after which the sender gives up and raises.
         on_acked: Called with the number of NEWLY acknowledged messages whenever that number
             grows (e.g. a progress bar's ``update``); runs on the calling thread.
         max_tracked: Messages kept in the in-flight window (exceeded by at most 25%, or by
@@ -118,6 +120,7 @@ class BulkSender(Generic[RefT]):
         self._failed: list[FailedDelivery[RefT]] = []
         self._enqueued = 0  # messages accepted by a producer's queue
         self._report_failures = 0  # failures served from delivery reports (part of _enqueued)
+        self._refused = 0  # of which the broker or client refused (not written): settled
         self._acked = 0  # acknowledged so far: monotonic, never above enqueued - failures
         self._rejected = 0  # refused synchronously by librdkafka (never enqueued)
         # The ref of a message an interrupt left half-sent: enqueued only if it reports.
@@ -127,7 +130,8 @@ class BulkSender(Generic[RefT]):
         self._replace_producer = False
         self._retired: list[FlowProducer] = []
         self._result: BulkResult[RefT] | None = None
-        self._last_completed = 0
+        self._last_settled = 0  # acknowledged + refused when progress was last seen
+        self._last_timed_out = 0  # failures that may have been written, at that time
         self._started = self._last_progress = time.monotonic()
         self._client_error: ClientErrorReport | None = None
         self._timeout_ms = max(1, round(timeout * 1000))
@@ -280,7 +284,7 @@ class BulkSender(Generic[RefT]):
         returns the same result.
 
         Raises:
-            BulkDeliveryTimeoutError: nothing completed for ``stall_timeout`` seconds; the
+            BulkDeliveryTimeoutError: nothing acknowledged for ``stall_timeout`` seconds; the
                 outstanding messages were purged and the exception's ``result`` lists each
                 one (``maybe_written`` for those that were in flight).
         """
@@ -361,7 +365,9 @@ class BulkSender(Generic[RefT]):
         if self._uncertain is not None and ref == self._uncertain[0]:
             self._enqueued += 1  # the interrupted produce() had enqueued it after all
             self._uncertain = None
-        self._failed.append(FailedDelivery(ref, error, may_have_been_written(error)))
+        maybe_written = may_have_been_written(error)
+        self._refused += not maybe_written
+        self._failed.append(FailedDelivery(ref, error, maybe_written))
         if is_producer_broken(error):
             self._replace_producer = True
 
@@ -414,15 +420,24 @@ class BulkSender(Generic[RefT]):
             self._drain()
 
     def _note_progress(self, outstanding: int) -> None:
-        """Report newly acknowledged messages; raise if nothing completed for too long."""
-        completed = self._enqueued - outstanding
-        now = time.monotonic()
-        if completed > self._last_completed or outstanding == 0:
-            self._last_completed = completed
-            self._last_progress = now
-        elif now - self._last_progress > self.stall_timeout:
-            self._raise_stalled(outstanding)
+        """Report newly acknowledged messages; raise if nothing settled for too long.
+
+        Settled means acknowledged or refused by the broker. Timeouts are not progress: a dead
+        broker only ever times messages out, and counting those let a large send feed a dead
+        broker for minutes, one ``message.timeout.ms`` after another (issue 13, defect 3).
+        """
         self._count_acked(outstanding)
+        settled = self._acked + self._refused
+        timed_out = self._report_failures - self._refused
+        now = time.monotonic()
+        # An empty queue restarts the clock only if it emptied without timeouts: one that
+        # timed out to empty is still waiting for a broker that answers nothing.
+        idle = outstanding == 0 and timed_out == self._last_timed_out
+        if settled > self._last_settled or idle:
+            self._last_settled, self._last_timed_out = settled, timed_out
+            self._last_progress = now
+        elif outstanding and now - self._last_progress > self.stall_timeout:
+            self._raise_stalled(outstanding)
 
     def _drain(self) -> None:
         """Wait until no message is outstanding, then forget the in-flight window."""
@@ -432,13 +447,13 @@ class BulkSender(Generic[RefT]):
         step = _FIRST_STEP
         while True:
             self._serve(step)
-            before = self._last_completed
+            before = self._last_settled
             outstanding = self._outstanding()
             self._note_progress(outstanding)
             if outstanding == 0:
                 self._window.clear()
                 return
-            step = _FIRST_STEP if self._last_completed > before else min(step * 2, _POLL_STEP)
+            step = _FIRST_STEP if self._last_settled > before else min(step * 2, _POLL_STEP)
 
     def _send_when_room(
         self,
@@ -484,16 +499,20 @@ class BulkSender(Generic[RefT]):
             if cause is not None
             else "Is the broker down or stalled?"
         )
-        raise BulkDeliveryTimeoutError(
-            f"no delivery to {self.topic!r} completed for {self.stall_timeout:g} s with "
+        reason = (
+            f"no message to {self.topic!r} was acknowledged for {self.stall_timeout:g} s with "
             f"{outstanding} messages outstanding, so the send was stopped and they were "
-            f"purged. {why} Outcome: {result.delivered} acknowledged; {not_written} failed "
+            f"purged. {why}"
+        )
+        raise BulkDeliveryTimeoutError(
+            f"{reason} Outcome: {result.delivered} acknowledged; {not_written} failed "
             "and not written (refused by the client or the broker: safe to send again); "
             f"{maybe} failed and may have been written (purged or timed out: check the "
             f"topic, or rely on idempotent consumers, before sending them again){silent}.",
             result=result,
             topic=self.topic,
             client_error=cause,
+            reason=reason,
         )
 
     def _latest_client_error(self) -> ClientErrorReport | None:

@@ -121,7 +121,7 @@ def test_a_stall_raises_with_the_public_report(
     assert list(problems["status"]) == [f.status for f in report.failed]
     assert (problems["status"] == "failed, may have been written").sum() == report.maybe_written
     assert set(problems["type"]) == {"delivery"}
-    assert "no delivery" in str(error)
+    assert "was acknowledged for" in str(error)
     assert f"{ROWS} row(s), 0 delivered" in str(error)  # the report's summary
     assert error.topic == model.flow_settings().topic
     # Bounded text whatever the number of rows (the bug: 600 KB for 5,000 rows).
