@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flowodm.cli.checkpoint import Checkpointer, FileIdentity
-from flowodm.cli.flags import connect_from_flags
+from flowodm.cli.flags import connect_from_flags, dry_run_registry_check
 from flowodm.cli.modelspec import load_model
 from flowodm.cli.sources import Source, read_chunks, resolve_source
 from flowodm.cli.summary import (
@@ -39,10 +39,22 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from flowodm.model import FlowBaseModel
-    from flowodm.pandas.reports import ProduceReport
+    from flowodm.pandas.registry_check import RegistryCheck
+    from flowodm.pandas.reports import ProduceReport, RowError
     from flowodm.progress import DeliveryProgress, ProgressOption
 
-__all__ = ["Job", "execute", "plan_job", "run_backfill"]
+__all__ = [
+    "Job",
+    "Ledger",
+    "check_combinations",
+    "complete_json_columns",
+    "execute",
+    "is_finished",
+    "is_pattern",
+    "model_and_topic",
+    "plan_job",
+    "run_backfill",
+]
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,7 @@ class Job:
         report_path: ``--report``, if given.
         progress: The progress-bar choice.
         shown_errors: Problems printed in the summary.
+        registry: A dry run's verdict of the Schema Registry (``None``: none configured).
     """
 
     source: Source
@@ -74,6 +87,7 @@ class Job:
     report_path: Path | None
     progress: ProgressOption
     shown_errors: int
+    registry: RegistryCheck | None = None
 
     @property
     def dry_run(self) -> bool:
@@ -88,6 +102,10 @@ def run_backfill(args: argparse.Namespace) -> int:
         UsageError: the command line cannot be carried out (exit code 2).
         FlowODMError: the run could not start (bad model settings, no broker configured …).
     """
+    if args.scheduler is not None or args.workers is not None:
+        from flowodm.cli.cluster import run_on_cluster
+
+        return run_on_cluster(args)
     job = plan_job(args)
     outcome, interrupted = execute(job)
     print(format_summary(outcome), flush=True)
@@ -96,7 +114,8 @@ def run_backfill(args: argparse.Namespace) -> int:
     return 0 if outcome.ok else 1
 
 
-def _check_combinations(args: argparse.Namespace, source: Source) -> None:
+def check_combinations(args: argparse.Namespace, source: Source) -> None:
+    """Refuse options that cannot work together for ``source`` (a usage error, exit code 2)."""
     if args.report is not None:
         check_report_path(args.report)
     if args.dead_letter is not None and args.on_invalid == "raise":
@@ -121,12 +140,15 @@ def plan_job(args: argparse.Namespace) -> Job:
         UsageError: an unusable option, input, model, or checkpoint.
         FlowODMError: the model or the connection settings are invalid.
     """
+    if is_pattern(args.file) and not Path(args.file).exists():
+        raise UsageError(
+            f"FILE {args.file!r} is a pattern: several files are produced on a Dask cluster, "
+            "one partition per file; add --workers N (a local cluster for this run) or "
+            "--scheduler ADDRESS, or name one file"
+        )
     source = resolve_source(args.file, args.format)
-    _check_combinations(args, source)
-    model = load_model(args.model)
-    topic = args.topic or model.flow_settings().topic
-    if topic is None:
-        raise UsageError(f"--model {args.model!r} has no Settings.topic; pass --topic TOPIC")
+    check_combinations(args, source)
+    model, topic = model_and_topic(args)
     run_options: dict[str, Any] = {
         "key": args.key,
         "columns": args.columns,
@@ -145,7 +167,10 @@ def plan_job(args: argparse.Namespace) -> Job:
             args.checkpoint, source=FileIdentity.of(source.path), topic=topic
         )
         start = checkpointer.resume()
-    if not args.dry_run:
+    registry = None
+    if args.dry_run:  # before any row: a refused schema fails the real run at its start
+        registry = dry_run_registry_check(args, model, topic)
+    else:
         run_options["connection"] = connect_from_flags(args)
     return Job(
         source=source,
@@ -159,21 +184,90 @@ def plan_job(args: argparse.Namespace) -> Job:
         report_path=args.report,
         progress=args.progress,
         shown_errors=args.show_errors,
+        registry=registry,
     )
 
 
-class _Loop:
-    """One execution of a job: the running totals, the report file and the progress bar."""
+def is_pattern(file: str) -> bool:
+    """Whether FILE is a glob pattern (``*``, ``?`` or ``[``) rather than one file's name."""
+    return any(c in file for c in "*?[")
+
+
+def is_finished(report: ProduceReport) -> bool:
+    """Whether every row of ``report`` is done: delivered, or invalid and recorded."""
+    return not (
+        report.failed
+        or report.unconfirmed
+        or report.dead_letter_failed
+        or report.dead_letter_unconfirmed
+    )
+
+
+class Ledger:
+    """What a run has accounted for: the running totals, the report file and the progress bar.
+
+    Shared by the one-file loop and the cluster run, so both count, record and show the same.
+    """
+
+    def __init__(
+        self, totals: Totals, writer: ReportWriter | None, bar: DeliveryProgress | None
+    ) -> None:
+        self.totals = totals
+        self.writer = writer
+        self.bar = bar
+
+    def record(self, report: ProduceReport, *, file: str | None = None) -> None:
+        """Count a chunk's report, append its problems to the report file, move the bar."""
+        problems = self.totals.add(report, file=file)
+        if self.writer is not None:
+            self.writer.write(problems)
+        if self.bar is not None:
+            # As df.flowodm.produce's bar: it counts rows the broker acknowledged (in a dry
+            # run, the valid ones); invalid and failed rows show as counts after it.
+            self.bar.acked(report.delivered)
+            self.bar.counts(invalid=self.totals.invalid, failed=self.totals.failed)
+
+    def record_validation(self, errors: Iterable[RowError], *, file: str | None = None) -> None:
+        """Record the row errors of rows refused as a whole (nothing of them was sent)."""
+        # Column problems are not about rows: the stop message lists them instead.
+        problems = problems_of([e for e in errors if e.index is not None], file=file)
+        self.totals.note(problems)
+        if self.writer is not None:
+            self.writer.write(problems)
+
+    def close(self) -> None:
+        """Close the progress bar and the report file."""
+        if self.bar is not None:
+            self.bar.close()
+        if self.writer is not None:
+            self.writer.close()
+
+
+def model_and_topic(args: argparse.Namespace) -> tuple[type[FlowBaseModel], str]:
+    """Import ``--model`` and decide the topic: ``--topic``, else the model's own.
+
+    Raises:
+        UsageError: the model cannot be imported, or it has no topic and none was given.
+    """
+    model = load_model(args.model)
+    topic = args.topic or model.flow_settings().topic
+    if topic is None:
+        raise UsageError(f"--model {args.model!r} has no Settings.topic; pass --topic TOPIC")
+    return model, topic
+
+
+class _Loop(Ledger):
+    """One execution of a one-file job: its chunks, produced one by one into the ledger."""
 
     def __init__(self, job: Job) -> None:
+        super().__init__(
+            Totals(keep=job.shown_errors),
+            ReportWriter(job.report_path, append=job.start > 0) if job.report_path else None,
+            _progress(job),
+        )
         self.job = job
-        self.totals = Totals(keep=job.shown_errors)
         self.rows_read = 0
         self.stopped: str | None = None
-        self.writer = (
-            ReportWriter(job.report_path, append=job.start > 0) if job.report_path else None
-        )
-        self.bar = _progress(job)
 
     def chunks(self) -> Iterator[pd.DataFrame]:
         """Yield the job's chunks of rows, counting what was read."""
@@ -183,7 +277,10 @@ class _Loop:
         ):
             self.rows_read += len(frame)
             if job.source.format == "jsonl":
-                frame = _complete_json_columns(frame, job)
+                options = job.run_options
+                frame = complete_json_columns(
+                    frame, job.model, options.get("columns"), options.get("key")
+                )
             yield frame
 
     def produce(self, frame: pd.DataFrame) -> bool:
@@ -196,7 +293,7 @@ class _Loop:
             report = run.finish()
         except DataFrameValidationError as exc:  # bad columns, or --on-invalid raise
             self.record(run.finish())  # nothing of this chunk was sent
-            self.record_validation(exc)
+            self.record_validation(getattr(exc.report, "errors", ()))
             self.stopped = _validation_stop(exc, frame)
             return False
         except FlowODMError as exc:  # a stall: abort() returns the run's partial report
@@ -207,39 +304,7 @@ class _Loop:
             self.record(run.abort())
             raise
         self.record(report)
-        return not (
-            report.failed
-            or report.unconfirmed
-            or report.dead_letter_failed
-            or report.dead_letter_unconfirmed
-        )
-
-    def record(self, report: ProduceReport) -> None:
-        """Count a chunk's report, append its problems to the report file, move the bar."""
-        problems = self.totals.add(report)
-        if self.writer is not None:
-            self.writer.write(problems)
-        if self.bar is not None:
-            # As df.flowodm.produce's bar: it counts rows the broker acknowledged (in a dry
-            # run, the valid ones); invalid and failed rows show as counts after it.
-            self.bar.acked(report.delivered)
-            self.bar.counts(invalid=self.totals.invalid, failed=self.totals.failed)
-
-    def record_validation(self, exc: DataFrameValidationError) -> None:
-        """Record the row errors of a chunk that was refused as a whole."""
-        # Column problems are not about rows: the stop message lists them instead.
-        errors = [e for e in getattr(exc.report, "errors", ()) if e.index is not None]
-        problems = problems_of(errors)
-        self.totals.note(problems)
-        if self.writer is not None:
-            self.writer.write(problems)
-
-    def close(self) -> None:
-        """Close the progress bar and the report file."""
-        if self.bar is not None:
-            self.bar.close()
-        if self.writer is not None:
-            self.writer.close()
+        return is_finished(report)
 
 
 def execute(job: Job) -> tuple[Outcome, bool]:
@@ -284,6 +349,7 @@ def execute(job: Job) -> tuple[Outcome, bool]:
         checkpoint=(checkpointer.path, checkpointer.rows_done) if checkpointer else None,
         report_path=job.report_path,
         stopped=loop.stopped,
+        registry=job.registry,
     )
     return outcome, interrupted
 
@@ -318,21 +384,26 @@ def _progress(job: Job) -> DeliveryProgress | None:
     return None if bar is None else DeliveryProgress(bar)
 
 
-def _complete_json_columns(frame: pd.DataFrame, job: Job) -> pd.DataFrame:
+def complete_json_columns(
+    frame: pd.DataFrame,
+    model: type[FlowBaseModel],
+    columns: Mapping[str, str] | None,
+    key: str | None,
+) -> pd.DataFrame:
     """Add the columns a JSON Lines chunk lacks because no line in it had the key.
 
     Without this a chunk where every line omits a required field would fail as a whole
     ("no column") instead of reporting each row; the added cells are missing values.
+    ``columns`` and ``key`` are the ``--columns`` mapping and the ``--key`` column.
     """
     from flowodm.pandas.fields import frame_fields
 
-    mapping: dict[str, str] = job.run_options.get("columns") or {}
+    mapping: Mapping[str, str] = columns or {}
     wanted = [c for c in mapping if c not in frame.columns]
-    key = job.run_options.get("key")
     if key is not None and key not in frame.columns:
         wanted.append(key)
     targets = set(mapping.values())
-    for f in frame_fields(job.model):
+    for f in frame_fields(model):
         if f.required and not any(n in targets or n in frame.columns for n in f.names):
             wanted.append(f.name)
     if not wanted:

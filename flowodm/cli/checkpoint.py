@@ -17,17 +17,25 @@ import os
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from flowodm.cli.usage import UsageError
 from flowodm.exceptions import FlowODMError
 
-__all__ = ["Checkpoint", "Checkpointer", "FileIdentity", "load_checkpoint", "save_checkpoint"]
+__all__ = [
+    "Checkpoint",
+    "Checkpointer",
+    "FileIdentity",
+    "load_checkpoint",
+    "read_checkpoint",
+    "save_checkpoint",
+]
 
 CHECKPOINT_FORMAT: Final = "flowodm-produce-checkpoint/1"
 _HEAD_BYTES = 1 << 20
+_Saved = TypeVar("_Saved", bound=BaseModel)
 
 
 class FileIdentity(BaseModel):
@@ -92,10 +100,21 @@ class Checkpoint(BaseModel):
 
 
 def load_checkpoint(path: Path) -> Checkpoint | None:
-    """Read the checkpoint at ``path``; ``None`` when it does not exist yet.
+    """Read the one-file checkpoint at ``path``; ``None`` when it does not exist yet.
 
     Raises:
         UsageError: the file exists but is not a FlowODM checkpoint.
+    """
+    return read_checkpoint(path, Checkpoint)
+
+
+def read_checkpoint(path: Path, kind: type[_Saved]) -> _Saved | None:
+    """Read the checkpoint at ``path`` as ``kind``; ``None`` when it does not exist yet.
+
+    ``kind`` is ``Checkpoint`` (one file) or ``FilesCheckpoint`` (files on a Dask cluster).
+
+    Raises:
+        UsageError: the file exists but is not a FlowODM checkpoint of that kind.
     """
     try:
         text = path.read_text(encoding="utf-8")
@@ -104,7 +123,7 @@ def load_checkpoint(path: Path) -> Checkpoint | None:
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"--checkpoint {str(path)!r} cannot be read: {exc}") from exc
     try:
-        return Checkpoint.model_validate_json(text)
+        return kind.model_validate_json(text)
     except ValidationError as exc:
         problem = exc.errors()[0]
         where = ".".join(str(part) for part in problem["loc"]) or "the file"
@@ -114,7 +133,7 @@ def load_checkpoint(path: Path) -> Checkpoint | None:
         ) from exc
 
 
-def save_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
+def save_checkpoint(path: Path, checkpoint: BaseModel) -> None:
     """Write ``checkpoint`` to ``path`` atomically and durably (temp file, fsync, rename).
 
     Raises:

@@ -7,18 +7,20 @@ with the same words and connect the same way.
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flowodm._arguments import positive_seconds
 from flowodm.exceptions import ConfigurationError, InvalidArgumentError
 
 if TYPE_CHECKING:
     from flowodm.kafka.connection import Connection
+    from flowodm.pandas.registry_check import RegistryCheck
 
 __all__ = [
     "add_connection_flags",
     "add_registry_url_flag",
     "connect_from_flags",
+    "dry_run_registry_check",
     "non_negative_int",
     "positive_float",
     "positive_int",
@@ -98,3 +100,26 @@ def connect_from_flags(args: argparse.Namespace) -> Connection:
             "KAFKA_BOOTSTRAP_SERVERS (or FLOWODM_BOOTSTRAP_SERVERS)"
         )
     return connect(**given)
+
+
+def dry_run_registry_check(
+    args: argparse.Namespace, model: type[Any], topic: str
+) -> RegistryCheck | None:
+    """Ask the registry of the flags (or environment) whether the real run's schema would pass.
+
+    A dry run connects to nothing else; without a registry configured there is nothing to ask
+    (``None``). See ``flowodm.pandas.registry_check``.
+
+    Raises:
+        SchemaRegistryError: the registry failed or could not be reached.
+        ConfigurationError: the connection settings are invalid.
+    """
+    from flowodm.kafka.config import build_config
+    from flowodm.kafka.connection import Connection
+    from flowodm.pandas.registry_check import check_registry
+
+    config = build_config(schema_registry_url=args.schema_registry_url)
+    if config.schema_registry_url is None:
+        return None
+    with Connection(config) as connection:
+        return check_registry(model, topic=topic, connection=connection)

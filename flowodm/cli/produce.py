@@ -2,12 +2,14 @@
 
 Reads CSV, JSON Lines or Parquet (or stdin) in chunks, validates each row against the model,
 produces the valid rows and reports the rest with their file row numbers. ``--checkpoint``
-makes a long backfill resumable after a crash (see ``docs/backfill.md``).
+makes a long backfill resumable after a crash (see ``docs/backfill.md``). With ``--workers N``
+or ``--scheduler ADDRESS``, FILE may be a glob pattern: each file is one partition produced on
+a Dask cluster, and the checkpoint records finished files (see ``docs/dask.md``).
 
 Exit codes: 0 every row was delivered (with ``--dry-run``: every row is valid), 1 a row was
 invalid or not delivered, or the run failed (the summary's last line, ``result: …``, says
 which); 2 usage error (bad flag, unknown format, missing file, unusable ``--model``,
-checkpoint of another file); 130 interrupted.
+checkpoint of another file, a pattern without a cluster); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -33,6 +35,11 @@ FILE is a .csv, .jsonl (or .ndjson) or .parquet file, optionally gzip-compressed
 file order (the CSV header is not a row; blank JSON Lines lines are not rows); every error and
 the --report name rows by that number. CSV cells are read as text and parsed by the model's
 field types; only an empty, unquoted cell counts as missing.
+
+On a Dask cluster (--workers N starts a local one for the run, --scheduler ADDRESS uses a
+running one), FILE may be a quoted glob pattern ('data/*.parquet'): each matched file is read
+whole and produced on a worker as one partition, and rows are named by file and row. Without
+either flag a pattern is refused.
 """
 
 _EPILOG = """\
@@ -48,6 +55,10 @@ checkpoint guarantee:
   A row that cannot be parsed (a CSV row with the wrong number of fields or non-UTF-8 bytes, a
   JSON Lines line that is not an object) stops the run after every row before it is finished
   and checkpointed, so the checkpoint ends exactly at the bad row.
+  On a cluster (--workers/--scheduler) the unit is a file: FILE records every matched file's
+  identity and each file whose rows were all delivered or recorded; a rerun skips those and
+  sends again only the files that were in flight or failed. A pattern that now matches other
+  files, or a changed file, is refused.
 
 exit codes:
   0    every row was delivered (with --dry-run: every row is valid)
@@ -58,7 +69,8 @@ exit codes:
          result: 12 row(s) failed to deliver (12 may have been written)
          result: stopped early: no row after row 4,999 was sent
        (a run that could not start prints one "flowodm: error: ..." line on stderr instead)
-  2    usage error: bad flag, unknown format, missing file, unusable --model, wrong checkpoint
+  2    usage error: bad flag, unknown format, missing file, unusable --model, wrong checkpoint,
+       a pattern matching nothing or used without --workers/--scheduler, stdin on a cluster
   130  interrupted (Ctrl-C); the summary is printed
 """
 
@@ -151,6 +163,21 @@ def add_parser(subparsers: Any) -> None:
         default=None,
         help="show a progress bar on stderr counting delivered rows, with the invalid and "
         "failed counts (default: when stderr is a terminal)",
+    )
+
+    cluster = parser.add_argument_group(
+        "Dask cluster (one partition per file; see docs/dask.md)"
+    ).add_mutually_exclusive_group()
+    cluster.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="produce on the running distributed cluster at ADDRESS (e.g. tcp://host:8786)",
+    )
+    cluster.add_argument(
+        "--workers",
+        type=positive_int,
+        metavar="N",
+        help="start a local Dask cluster of N worker processes for this run",
     )
 
     kafka = add_connection_flags(parser)

@@ -13,14 +13,19 @@ import os
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from flowodm.cli.usage import UsageError
 from flowodm.exceptions import FlowODMError
+
+if TYPE_CHECKING:
+    from flowodm.pandas.registry_check import RegistryCheck
 from flowodm.pandas.reports import DeliveryFailure, ProduceReport, RowError
 
 __all__ = [
+    "FILE_REPORT_COLUMNS",
     "REPORT_COLUMNS",
+    "FileCounts",
     "Problem",
     "ReportWriter",
     "Totals",
@@ -31,6 +36,7 @@ __all__ = [
 ]
 
 REPORT_COLUMNS = ("row", "status", "field", "type", "message", "input")
+FILE_REPORT_COLUMNS = ("file", *REPORT_COLUMNS)  # a run over several files names each row's file
 _REPORT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _INPUT_SHOWN = 60  # characters of an offending value printed in the summary
 _LABEL_WIDTH = 40
@@ -38,7 +44,10 @@ _LABEL_WIDTH = 40
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One line of the report: a validation error or a failed delivery of one row."""
+    """One line of the report: a validation error or a failed delivery of one row.
+
+    ``file`` names the input file in a run over several files (``None`` for one file).
+    """
 
     row: Hashable | None
     status: str
@@ -46,22 +55,31 @@ class Problem:
     type: str
     message: str
     input: Any = None
+    file: str | None = None
 
-    def record(self) -> dict[str, Any]:
-        """Return the report-file record (keys in ``REPORT_COLUMNS`` order)."""
-        return {c: getattr(self, c) for c in REPORT_COLUMNS}
+    def record(self, columns: Sequence[str] = REPORT_COLUMNS) -> dict[str, Any]:
+        """Return the report-file record (keys in ``columns`` order)."""
+        return {c: getattr(self, c) for c in columns}
 
 
 def problems_of(
-    errors: Iterable[RowError] = (), failures: Iterable[DeliveryFailure] = ()
+    errors: Iterable[RowError] = (),
+    failures: Iterable[DeliveryFailure] = (),
+    *,
+    file: str | None = None,
 ) -> list[Problem]:
     """Turn a report's validation errors and delivery failures into report lines, by file row.
 
     Rows are file positions (ints); the sort is stable, so one row's problems keep the
     pipeline's order (model field order), and its validation errors come before a failure.
+    ``file`` names the input in a run over several files.
     """
-    problems = [Problem(e.index, "invalid", e.field, e.type, e.message, e.input) for e in errors]
-    problems.extend(Problem(f.index, f.status, None, "delivery", f.error) for f in failures)
+    problems = [
+        Problem(e.index, "invalid", e.field, e.type, e.message, e.input, file) for e in errors
+    ]
+    problems.extend(
+        Problem(f.index, f.status, None, "delivery", f.error, file=file) for f in failures
+    )
     problems.sort(key=_row_order)
     return problems
 
@@ -92,14 +110,19 @@ def _text(value: Any) -> str:
 class ReportWriter:
     """Appends report lines to a CSV or JSON Lines file, durably, one batch at a time."""
 
-    def __init__(self, path: Path, *, append: bool) -> None:
+    def __init__(
+        self, path: Path, *, append: bool, columns: Sequence[str] = REPORT_COLUMNS
+    ) -> None:
         """Open ``path``; ``append`` keeps the lines of an earlier run (a resume).
+
+        ``columns`` is ``REPORT_COLUMNS``, or ``FILE_REPORT_COLUMNS`` for several input files.
 
         Raises:
             UsageError: the extension is not ``.csv``/``.jsonl``.
             FlowODMError: the file cannot be opened for writing.
         """
         self.path = path
+        self.columns = tuple(columns)
         self.format = check_report_path(path)
         try:
             fresh = not append or not path.exists() or path.stat().st_size == 0
@@ -108,7 +131,7 @@ class ReportWriter:
             raise FlowODMError(f"cannot write --report {str(path)!r}: {exc}") from exc
         self._csv = csv.writer(self._file) if self.format == "csv" else None
         if self._csv is not None and fresh:
-            self._csv.writerow(REPORT_COLUMNS)
+            self._csv.writerow(self.columns)
 
     def write(self, problems: Sequence[Problem]) -> None:
         """Append ``problems`` and flush them to disk (fsync) before returning.
@@ -120,11 +143,11 @@ class ReportWriter:
             return
         try:
             if self._csv is not None:
-                self._csv.writerows(
-                    [_text(getattr(p, c)) for c in REPORT_COLUMNS] for p in problems
-                )
+                self._csv.writerows([_text(getattr(p, c)) for c in self.columns] for p in problems)
             else:
-                self._file.writelines(json.dumps(p.record(), default=str) + "\n" for p in problems)
+                self._file.writelines(
+                    json.dumps(p.record(self.columns), default=str) + "\n" for p in problems
+                )
             self._file.flush()
             os.fsync(self._file.fileno())
         except OSError as exc:
@@ -154,8 +177,11 @@ class Totals:
     problem_count: int = 0
     shown: list[Problem] = field(default_factory=list)
 
-    def add(self, report: ProduceReport) -> list[Problem]:
-        """Count one chunk's report and return its problems (for the report file)."""
+    def add(self, report: ProduceReport, *, file: str | None = None) -> list[Problem]:
+        """Count one chunk's (or one file's) report and return its problems (for the report).
+
+        ``file`` names the input in a run over several files.
+        """
         self.rows += report.total
         self.delivered += report.delivered
         self.invalid += report.invalid
@@ -163,7 +189,7 @@ class Totals:
         self.maybe_written += report.maybe_written + report.unconfirmed
         self.dead_lettered += report.dead_lettered
         self.dead_letter_failed += len(report.dead_letter_failed) + report.dead_letter_unconfirmed
-        problems = problems_of(report.errors, report.failed)
+        problems = problems_of(report.errors, report.failed, file=file)
         self.note(problems)
         return problems
 
@@ -178,6 +204,33 @@ class Totals:
     def clean(self) -> bool:
         """Whether every row handed over was delivered (or, in a dry run, is valid)."""
         return self.delivered == self.rows and not self.dead_letter_failed
+
+
+@dataclass(frozen=True)
+class FileCounts:
+    """How a run over several files (one Dask partition each) went, file by file.
+
+    Attributes:
+        pattern: The FILE argument as given (a path or a glob pattern).
+        matched: Files the pattern matched.
+        skipped: Files the checkpoint recorded as finished, not read again.
+        finished: Files finished in this run: every row delivered or recorded as invalid.
+        unfinished: ``(file, why)`` for each file of this run that is not finished.
+        repeated: Files whose task started more than once (a worker died): their rows may
+            have been written more than once.
+    """
+
+    pattern: str
+    matched: int
+    skipped: int = 0
+    finished: int = 0
+    unfinished: tuple[tuple[str, str], ...] = ()
+    repeated: tuple[str, ...] = ()
+
+    @property
+    def not_finished(self) -> int:
+        """Files of this run not finished (failed, lost, or never run because it stopped)."""
+        return self.matched - self.skipped - self.finished
 
 
 @dataclass(frozen=True)
@@ -196,6 +249,9 @@ class Outcome:
         checkpoint: The checkpoint file and the rows it records as done, if any.
         report_path: Where every problem was written, if anywhere.
         stopped: Why the run stopped before the end of the input, if it did.
+        files: File by file, for a run over several files on a Dask cluster (then
+            ``checkpoint`` counts finished files, not rows, and ``start`` is 0).
+        registry: A dry run's verdict of the Schema Registry on the real run's schema.
     """
 
     source: str
@@ -209,10 +265,16 @@ class Outcome:
     checkpoint: tuple[Path, int] | None = None
     report_path: Path | None = None
     stopped: str | None = None
+    files: FileCounts | None = None
+    registry: RegistryCheck | None = None
 
     @property
     def ok(self) -> bool:
         """Whether the run read to its end and every row was delivered (or is valid)."""
+        if self.files is not None and self.files.not_finished:
+            return False
+        if self.registry is not None and not self.registry.ok:
+            return False
         return self.stopped is None and self.totals.clean and self.totals.rows == self.rows_read
 
 
@@ -240,9 +302,16 @@ def format_summary(outcome: Outcome) -> str:
     lines.append(f"  {'elapsed':<{_LABEL_WIDTH}} {elapsed:>14}  ({rate:,.0f} rows/s)")
     if outcome.checkpoint is not None:
         path, done = outcome.checkpoint
-        state = f"rows 0 to {done - 1:,} are done" if done else "no row is done yet"
+        if outcome.files is not None:
+            state = f"{done:,} of {outcome.files.matched:,} file(s) are done"
+        else:
+            state = f"rows 0 to {done - 1:,} are done" if done else "no row is done yet"
         lines.append(f"  checkpoint {str(path)!r}: {state}")
+    if outcome.registry is not None:
+        lines.append(f"  {outcome.registry}")
     lines.extend(_problem_lines(t, outcome.report_path))
+    if outcome.files is not None:
+        lines.extend(_file_lines(outcome.files))
     if outcome.stopped:
         lines.append(f"Stopped early: {outcome.stopped}")
     lines.append(result_line(outcome))
@@ -262,7 +331,14 @@ def result_line(outcome: Outcome) -> str:
             return "result: every row is valid (dry run: nothing was sent)"
         return "result: every row delivered"
     facts: list[str] = []
-    if outcome.stopped:
+    if outcome.registry is not None and not outcome.registry.ok:
+        facts.append("the Schema Registry would refuse the schema (see above)")
+    files = outcome.files
+    if files is not None:
+        if files.not_finished:
+            early = " (stopped early)" if outcome.stopped else ""
+            facts.append(f"{files.not_finished:,} file(s) not finished{early}")
+    elif outcome.stopped:
         # Whether rows follow is unknown (reading stopped); none after these was sent.
         last = outcome.start + t.rows - 1
         after = f"after row {last:,}" if t.rows else f"from row {outcome.start:,} on"
@@ -299,6 +375,8 @@ def _count(label: str, value: int) -> str:
 
 
 def _read_line(outcome: Outcome) -> str:
+    if outcome.files is not None:
+        return _files_read_line(outcome, outcome.files)
     resumed = " (resumed from the checkpoint)" if outcome.start else ""
     if outcome.rows_read == 0:
         after = f" after row {outcome.start - 1:,}" if outcome.start else ""
@@ -312,6 +390,30 @@ def _read_line(outcome: Outcome) -> str:
     )
 
 
+def _files_read_line(outcome: Outcome, files: FileCounts) -> str:
+    matching = f"file(s) matching {files.pattern!r}"
+    skipped = f" ({files.skipped:,} finished by an earlier run, skipped)" if files.skipped else ""
+    if files.skipped == files.matched:
+        return f"Read no rows: all {files.matched:,} {matching} were finished by an earlier run."
+    todo = files.matched - files.skipped
+    return (
+        f"Read {outcome.rows_read:,} rows from {todo:,} of {files.matched:,} {matching}{skipped}."
+    )
+
+
+def _file_lines(files: FileCounts) -> list[str]:
+    lines = []
+    if files.unfinished:
+        lines.append("Files not finished (running the same command again sends them again):")
+        lines.extend(f"  {name}: {why}" for name, why in files.unfinished)
+    if files.repeated:
+        lines.append(
+            "Files whose task ran more than once (a worker died; their rows may have been "
+            f"written more than once): {', '.join(files.repeated)}"
+        )
+    return lines
+
+
 def _problem_lines(totals: Totals, report_path: Path | None) -> list[str]:
     if not totals.problem_count:
         return []
@@ -320,6 +422,8 @@ def _problem_lines(totals: Totals, report_path: Path | None) -> list[str]:
         lines.append(f"First {len(totals.shown)} of {totals.problem_count:,} row problems:")
     for p in totals.shown:
         where = "file" if p.row is None else f"row {p.row}"
+        if p.file is not None:
+            where = p.file if p.row is None else f"{p.file} {where}"
         field_name = f" {p.field}:" if p.field else ":"
         value = "" if p.input is None else f" (input: {_text(p.input)[:_INPUT_SHOWN]})"
         status = "" if p.status == "invalid" else f" [{p.status}]"

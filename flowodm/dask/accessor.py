@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import time
 import uuid
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Unpack
 
 from dask.dataframe.extensions import register_dataframe_accessor
@@ -96,6 +96,7 @@ class DaskFlowODMAccessor:
         on_invalid: OnInvalid = "raise",
         raise_on_error: bool = True,
         headers: Headers | None = None,
+        on_partition: Callable[[PartitionOutcome], None] | None = None,
         **options: Unpack[RunOptions],
     ) -> DaskProduceReport:
         """Produce every row of every partition, each partition on its worker; account for all.
@@ -109,6 +110,10 @@ class DaskFlowODMAccessor:
             raise_on_error: As in pandas: ``True`` raises ``PartialDeliveryError`` (``.result``:
                 the combined report) when a valid row was not acknowledged.
             headers: Kafka headers sent with every message (not with dead letters).
+            on_partition: Called on the client as each partition finishes, with its
+                ``PartitionOutcome`` (its report names rows by the partition's own labels);
+                the backfill CLI checkpoints finished files there. An exception it raises
+                cancels the partitions not started yet and propagates.
             **options: The pandas ``RunOptions``: ``key``, ``columns``, ``extra``,
                 ``dead_letter``, ``chunk_size``, ``timeout``, ``stall_timeout``, ``columnar``,
                 ``dry_run`` and ``callback`` apply per partition on the workers (``callback``
@@ -161,6 +166,8 @@ class DaskFlowODMAccessor:
             seen["failed"] += len(report.failed) + report.unconfirmed
             bar.counts(invalid=seen["invalid"], failed=seen["failed"])
             bar.acked(report.delivered)
+            if on_partition is not None:
+                on_partition(outcome)
 
         try:
             parts = run_partitions(self._ddf, produce_partition, job, on_done)

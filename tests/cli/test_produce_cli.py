@@ -320,6 +320,35 @@ def test_dry_run_sends_nothing_and_needs_no_broker(
     assert main([args[0], str(_csv(tmp_path / "ok.csv", 3)), *args[2:]]) == 0
 
 
+def test_dry_run_asks_the_registry_whether_the_real_run_would_be_accepted(
+    sandbox: Sandbox,
+    make_topic: TopicFactory,
+    produce: Produce,
+    registry_client: SchemaRegistryClient,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    topic = make_topic()
+    path = _csv(tmp_path / "orders.csv", 3)
+    assert produce(path, topic) == 0  # registers CliOrder under <topic>-value
+    capsys.readouterr()
+    retyped = "tests.cli.evolved_models:CliOrderAmountText"
+
+    assert produce(path, topic, "--dry-run", model=retyped) == 1
+    out = capsys.readouterr().out
+    assert _counts(out)["valid (dry run: nothing was sent)"] == 3  # every row is fine ...
+    assert f"registry subject '{topic}-value': incompatible" in out  # ... the schema is not
+    assert "amount" in out
+    assert "the Schema Registry would refuse the schema" in out.splitlines()[-1]
+    assert registry_client.get_versions(f"{topic}-value") == [1]  # nothing was registered
+    assert produce(path, topic, model=retyped) == 1  # the real run: refused, as announced
+
+    assert produce(path, topic, "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert f"registry subject '{topic}-value': compatible" in out
+    assert out.splitlines()[-1] == "result: every row is valid (dry run: nothing was sent)"
+
+
 def test_limit_reads_only_the_first_rows(
     sandbox: Sandbox,
     make_topic: TopicFactory,
