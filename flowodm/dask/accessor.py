@@ -10,6 +10,7 @@ per worker process; only the reports travel back, and the client combines them i
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import time
 import uuid
@@ -35,10 +36,12 @@ from flowodm.dask.worker import (
     validate_partition,
 )
 from flowodm.exceptions import ArgumentTypeError, DataFrameValidationError, PartialDeliveryError
+from flowodm.kafka.connection import Connection
 from flowodm.pandas.columns import Extra
 from flowodm.pandas.options import DEFAULT_CHUNK_SIZE, OnInvalid, RunOptions
 from flowodm.pandas.outcome import has_undelivered
 from flowodm.pandas.pipeline import ProduceRun, check_model, invalid_message
+from flowodm.pandas.registry_check import check_registry
 from flowodm.pandas.reports import ProduceReport
 from flowodm.progress import DeliveryProgress, open_bar, progress_factory
 from flowodm.settings import display_name, settings_of
@@ -73,21 +76,31 @@ class DaskFlowODMAccessor:
         extra: Extra = "forbid",
         key: Hashable | None = None,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
+        registry: bool | None = None,
+        topic: str | None = None,
+        connection: Connection | None = None,
     ) -> DaskValidationReport:
         """Check every row of every partition against ``model`` on the workers; send nothing.
 
-        Same arguments as ``df.flowodm.validate``. Returns one ``DaskValidationReport``:
-        problems by ``(partition, label)``, counts per partition in ``partitions``.
+        Same arguments as ``df.flowodm.validate``; the registry is asked once, on the client.
+        Returns one ``DaskValidationReport``: problems by ``(partition, label)``, counts per
+        partition in ``partitions``, the registry's verdict in ``registry``.
 
         Raises:
             TypeError: ``model`` is not a FlowBaseModel subclass.
             DataFrameValidationError: the columns do not fit the model (checked on the
                 client from the frame's metadata, before any task runs).
+            SchemaRegistryError: the registry check could not be made.
         """
         check_model(model, "ddf.flowodm.validate()")
         options = {"columns": columns, "extra": extra, "key": key, "chunk_size": chunk_size}
         self._check_columns(model, options)
-        return self._validate(model, options)
+        verdict = None
+        if registry is not False:
+            verdict = check_registry(
+                model, topic=topic, connection=connection, required=registry is True
+            )
+        return dataclasses.replace(self._validate(model, options), registry=verdict)
 
     def produce(
         self,

@@ -220,7 +220,8 @@ def validate_partition(frame: pd.DataFrame, partition: int, job: PartitionJob) -
     """Check one partition against the model, sending nothing."""
     worker = _mark_start(job.run_id, partition)
     try:
-        report = FlowODMAccessor(frame).validate(job.model, **job.options)
+        # The registry is asked once, on the client, not by every partition.
+        report = FlowODMAccessor(frame).validate(job.model, registry=False, **job.options)
     except Exception as exc:  # e.g. duplicate labels in this partition
         error = _reason(exc, [])
         problem = RowError(

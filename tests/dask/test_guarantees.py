@@ -3,11 +3,12 @@ and a worker killed mid-run leaves no row unaccounted for."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import dask.dataframe as dd
 import pytest
-from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from distributed import Client
 
 import flowodm  # noqa: F401  (registers ddf.flowodm)
@@ -46,6 +47,32 @@ def test_validate_runs_on_the_workers_and_sends_nothing(
     assert parts["worker"].nunique() == 2  # the partitions were checked on both workers
     assert consume_all(sandbox.bootstrap_servers, name, 0, linger=1.0) == []
     assert f"{name}-value" not in registry_client.get_subjects()
+
+
+def test_validate_asks_the_registry_once_on_the_client(
+    dask_client: Client,
+    flowodm_connection: Connection,
+    make_topic: TopicFactory,
+    registry_client: SchemaRegistryClient,
+) -> None:
+    name = make_topic()
+    fresh = fresh_model(name)
+    older = fresh.avro_schema()  # an earlier version whose quantity was text: incompatible
+    older["fields"] = [
+        {**f, "type": "string"} if f["name"] == "quantity" else f for f in older["fields"]
+    ]
+    subject = f"{name}-value"
+    registry_client.register_schema(subject, Schema(json.dumps(older), "AVRO"))
+    ddf, _ = split(orders(400), 2)
+
+    report = ddf.flowodm.validate(fresh, connection=flowodm_connection)
+
+    assert report.invalid == 0 and not report.ok  # every row fits; the registry says no
+    assert report.registry is not None and report.registry.subject == subject
+    assert "quantity" in report.registry.message
+    assert registry_client.get_versions(subject) == [1]
+    skipped = ddf.flowodm.validate(fresh, connection=flowodm_connection, registry=False)
+    assert skipped.ok and skipped.registry is None
 
 
 def test_a_partition_with_duplicate_labels_is_reported_not_lost(
