@@ -46,3 +46,12 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if name.startswith(_CLEARED_PREFIXES):
             monkeypatch.delenv(name)
     yield
+
+
+@pytest.fixture
+def no_current_connection() -> Iterator[None]:
+    """No current connection: an earlier test in this process may have left one behind."""
+    from flowodm.kafka.connection import disconnect
+
+    disconnect(0)
+    yield

@@ -123,6 +123,7 @@ def test_without_auto_register_the_schema_must_already_be_registered(
     assert registered.registry.message.startswith("registered (id ")
 
 
+@pytest.mark.usefixtures("no_current_connection")
 def test_registry_false_skips_the_check_and_true_requires_a_registry(
     conn: Connection, make_topic: TopicFactory
 ) -> None:

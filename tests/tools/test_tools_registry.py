@@ -144,6 +144,7 @@ def test_validate_and_export(tmp_path: Path, flowodm_connection: Connection) -> 
         export_schema()
 
 
+@pytest.mark.usefixtures("no_current_connection")
 def test_schema_needs_a_subject_and_a_registry() -> None:
     with pytest.raises(InvalidArgumentError, match="subject= is needed"):
         check_compatibility(record(field("a", "int")))
