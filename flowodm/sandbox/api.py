@@ -7,6 +7,7 @@ recorded processes are still the same processes and still answer.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 from dataclasses import dataclass, field
@@ -49,6 +50,13 @@ if TYPE_CHECKING:
 
 __all__ = ["Sandbox", "SandboxHealth", "health", "start", "status", "stop"]
 
+#: Tansu holds a classic group join for about half the session timeout: librdkafka's 45 s made a
+#: first ``consume_one(timeout=10)`` on the sandbox return nothing. 6 s keeps joins near 3 s.
+SANDBOX_CONSUMER_CONFIG: dict[str, Any] = {
+    "session.timeout.ms": 6000,
+    "heartbeat.interval.ms": 1000,
+}
+
 _PROBE_TIMEOUT = 2.0
 _STOP_POLICY: dict[str, StopPolicy] = {"broker": BROKER_STOP, "registry": REGISTRY_STOP}
 _STORAGE_CAVEAT = {
@@ -86,12 +94,17 @@ class Sandbox:
         )
 
     def connect(self, **kwargs: Any) -> Connection:
-        """Return ``flowodm.connect()`` to this sandbox; ``kwargs`` are passed through."""
+        """Return ``flowodm.connect()`` to this sandbox; ``kwargs`` are passed through.
+
+        Group consumers get ``SANDBOX_CONSUMER_CONFIG`` under any ``consumer_config`` given.
+        """
         from flowodm.kafka.connection import connect
 
+        consumer_config = {**SANDBOX_CONSUMER_CONFIG, **(kwargs.pop("consumer_config", None) or {})}
         return connect(
             bootstrap_servers=self.bootstrap_servers,
             schema_registry_url=self.schema_registry_url,
+            consumer_config=consumer_config,
             **kwargs,
         )
 
@@ -100,6 +113,7 @@ class Sandbox:
         return {
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
             "SCHEMA_REGISTRY_URL": self.schema_registry_url,
+            "FLOWODM_CONSUMER_CONFIG": json.dumps(SANDBOX_CONSUMER_CONFIG),
         }
 
     def describe(self) -> str:
