@@ -195,12 +195,9 @@ def is_pattern(file: str) -> bool:
 
 def is_finished(report: ProduceReport) -> bool:
     """Whether every row of ``report`` is done: delivered, or invalid and recorded."""
-    return not (
-        report.failed
-        or report.unconfirmed
-        or report.dead_letter_failed
-        or report.dead_letter_unconfirmed
-    )
+    from flowodm.pandas.outcome import has_undelivered
+
+    return not has_undelivered(report)
 
 
 class Ledger:
