@@ -12,6 +12,12 @@ default. Variants, interleaved within each round, one run:
 * ``dask-2-raise``: ``dask-2`` with the default ``on_invalid="raise"``, which validates every
   partition in a first pass before producing in a second: the cost of that guarantee.
 
+Then reading, interleaved the same way, of the ``raw`` topic (rows x rounds messages):
+``read-pandas`` is ``flowodm.read_topic(Order)`` in this process; ``read-dask-1`` and
+``read-dask-2`` are ``flowodm.dask.read_topic(Order, max_messages_per_task=...)`` (about
+``--partitions`` ranges) persisted on the 1- and 2-worker clusters, timed until every range is
+decoded in the workers' memory (and counted there).
+
 The Dask frames are persisted on their cluster before timing (``--partitions`` partitions),
 as if read there from files, so the time is validation, encoding and delivery on the workers
 plus collecting the reports; each run is timed until every row is acknowledged. Each variant
@@ -61,11 +67,13 @@ from workload import (  # noqa: E402
     timed_rows,
 )
 
-import flowodm  # noqa: E402, F401  (registers df.flowodm and ddf.flowodm)
+import flowodm  # noqa: E402  (registers df.flowodm and ddf.flowodm)
+from flowodm.dask import read_topic as dask_read_topic  # noqa: E402
 from flowodm.kafka.connection import Connection, connect, disconnect  # noqa: E402
 from flowodm.serde.model_codec import get_model_codec  # noqa: E402
 
 VARIANTS = ("raw", "pandas", "dask-1", "dask-2", "dask-2-raise")
+READS = ("read-pandas", "read-dask-1", "read-dask-2")
 PARTITIONS = 3  # of each topic
 
 
@@ -98,6 +106,16 @@ def produce_dask(
         raise RuntimeError(f"unexpected partitions: {report}")
     delivered: int = report.delivered
     return delivered
+
+
+def read_dask(client: Client, topic: str, connection: Connection, per_task: int) -> int:
+    """``flowodm.dask.read_topic`` persisted on ``client``'s cluster; returns rows read."""
+    ddf = dask_read_topic(Order, topic=topic, connection=connection, max_messages_per_task=per_task)
+    kept = client.persist(ddf)
+    try:
+        return int(sum(client.compute(kept.map_partitions(len)).result()))
+    finally:
+        client.cancel(kept)
 
 
 def _cluster(
@@ -151,7 +169,26 @@ def run(rows: int, rounds: int, partitions: int, verify: bool) -> dict[str, floa
                         seconds[name].append(timed_rows(jobs[name], rows, name))
                     line = "  ".join(f"{n} {rows / seconds[n][-1]:>9,.0f}" for n in VARIANTS)
                     print(f"round {index + 1}: rows/s  {line}")
+                total = rows * rounds  # the raw topic: read it back with each reader
+                per_task = -(-total // partitions)
+                reads: dict[str, Callable[[], int]] = {
+                    "read-pandas": lambda: len(
+                        flowodm.read_topic(Order, topic=topics["raw"], progress=False)
+                    ),
+                    "read-dask-1": lambda: read_dask(one[0], topics["raw"], connection, per_task),
+                    "read-dask-2": lambda: read_dask(two[0], topics["raw"], connection, per_task),
+                }
+                for name in READS:  # warm-up: worker connections, codecs
+                    reads[name]()
+                for name in READS:
+                    seconds[name] = []
+                for index in range(rounds):
+                    for name in READS:
+                        seconds[name].append(timed_rows(reads[name], total, name))
+                    line = "  ".join(f"{n} {total / seconds[n][-1]:>9,.0f}" for n in READS)
+                    print(f"read round {index + 1}: rows/s  {line}")
             medians = report(rows, seconds)
+            medians |= report_reads(total, seconds)
             if verify:
                 bodies = {value[5:] for value in values}
                 for name in VARIANTS:
@@ -194,6 +231,18 @@ def report(rows: int, seconds: dict[str, list[float]]) -> dict[str, float]:
     print(f"  dask-2 vs pandas: {paired('pandas', 'dask-2'):.2f}x")
     slower = paired("dask-2-raise", "dask-2")
     print(f"  dask-2 on_invalid='raise' (two passes) vs 'report': {slower:.2f}x the time")
+    return medians
+
+
+def report_reads(total: int, seconds: dict[str, list[float]]) -> dict[str, float]:
+    """Print the reading medians and paired ratios; return median rows/s per reader."""
+    medians = {name: total / statistics.median(seconds[name]) for name in READS}
+    print("\nreading, median rows/s:")
+    for name in READS:
+        ratio = statistics.median(
+            x / y for x, y in zip(seconds["read-pandas"], seconds[name], strict=True)
+        )
+        print(f"  {name:<12} {medians[name]:>11,.0f}  ({ratio:.2f}x read-pandas)")
     return medians
 
 

@@ -32,6 +32,7 @@ if _typing.TYPE_CHECKING:
         consumer_loop,
         read_messages,
     )
+    from flowodm.consume.interrupts import ConsumeInterrupted, ReadInterrupted
     from flowodm.exceptions import (
         ArgumentTypeError,
         BulkDeliveryTimeoutError,
@@ -128,6 +129,8 @@ _EXPORTS = {
     **dict.fromkeys(_CONSUME, "flowodm.consume"),
     "ClientErrorReport": "flowodm.kafka.errors",
     "ProduceInterrupted": "flowodm.produce.interrupt",
+    "ConsumeInterrupted": "flowodm.consume.interrupts",
+    "ReadInterrupted": "flowodm.consume.interrupts",
     "ConnectionConfig": "flowodm.kafka.config",
     "FlowBaseModel": "flowodm.model",
     "FlowProducer": "flowodm.kafka.clients",
@@ -170,6 +173,7 @@ __all__ = [
     "ConfigurationError",
     "Connection",
     "ConnectionConfig",
+    "ConsumeInterrupted",
     "ConsumedMessage",
     "ConsumerError",
     "ConsumerLoop",
@@ -198,6 +202,7 @@ __all__ = [
     "ProduceManyResult",
     "ProduceOptions",
     "ProducerError",
+    "ReadInterrupted",
     "ReadReport",
     "ReadResult",
     "RealTimeSettings",

@@ -7,18 +7,30 @@ as processed when the next call on the same group starts (or at ``Model.commit()
 connection closes these consumers. Tombstones (null values) have no model, so these calls skip
 them (and count them processed); ``Model.consumer()`` hands them out as ``ConsumedMessage``s
 with ``value=None``.
+
+Ctrl-C while a sync call waits for messages closes its consumer after committing what the
+earlier calls (or the iterator's earlier messages) handed out, which the caller processed:
+it asked for more. It then raises ``ConsumeInterrupted`` (a ``KeyboardInterrupt``), also when
+confluent-kafka wrapped the interrupt in a ``SystemError``. A Ctrl-C in the caller's own code
+between two messages is the caller's: the consumer stays open and commits nothing more (the
+message in hand and those after it come again); closing the connection closes it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
 import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from confluent_kafka import KafkaException
 from pydantic import BaseModel
 
 from flowodm.consume.consumer import ModelConsumer
+from flowodm.consume.interrupts import ConsumeInterrupted, interrupt_of
+from flowodm.exceptions import ConsumerError
 from flowodm.kafka.connection import get_connection
 
 if TYPE_CHECKING:
@@ -37,6 +49,8 @@ __all__ = [
 ]
 
 M = TypeVar("M", bound=BaseModel)
+
+logger = logging.getLogger("flowodm.consume")
 
 _shared: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], ModelConsumer[Any]]] = (
     weakref.WeakKeyDictionary()
@@ -79,8 +93,9 @@ def consume_one(
     consumer = shared_consumer(
         model, group_id=group_id, topic=topic, settings=settings, connection=connection
     )
-    for found in consumer.iter_models(timeout=timeout):
-        return found
+    with _interruptible(consumer):
+        for found in consumer.iter_models(timeout=timeout):
+            return found
     return None
 
 
@@ -98,7 +113,9 @@ def consume_batch(
     consumer = shared_consumer(
         model, group_id=group_id, topic=topic, settings=settings, connection=connection
     )
-    return [m.value for m in consumer.batch(max_messages, timeout=timeout) if m.value is not None]
+    with _interruptible(consumer):
+        found = consumer.batch(max_messages, timeout=timeout)
+    return [m.value for m in found if m.value is not None]
 
 
 def consume_iter(
@@ -115,7 +132,9 @@ def consume_iter(
     consumer = shared_consumer(
         model, group_id=group_id, topic=topic, settings=settings, connection=connection
     )
-    return consumer.iter_models(max_messages=max_messages, timeout=timeout)
+    return _iter_interruptible(
+        consumer, consumer.iter_models(max_messages=max_messages, timeout=timeout)
+    )
 
 
 async def aconsume_one(
@@ -187,3 +206,51 @@ def commit(
     shared_consumer(
         model, group_id=group_id, topic=topic, settings=settings, connection=connection
     ).commit()
+
+
+@contextlib.contextmanager
+def _interruptible(consumer: ModelConsumer[Any]) -> Iterator[None]:
+    """Turn Ctrl-C inside a fetch into ``ConsumeInterrupted``, after committing and closing."""
+    try:
+        yield
+    except BaseException as exc:
+        interrupt = interrupt_of(exc)
+        if interrupt is None:
+            raise
+        raise _closed_on_interrupt(consumer) from None
+
+
+def _iter_interruptible(consumer: ModelConsumer[Any], models: Iterator[M]) -> Iterator[M]:
+    """``models``, with a Ctrl-C while it fetches turned into ``ConsumeInterrupted``.
+
+    Only the fetches run inside this generator; the caller's loop body runs between its
+    ``yield``s, so a Ctrl-C there stays the caller's plain ``KeyboardInterrupt``.
+    """
+    with _interruptible(consumer):
+        yield from models
+
+
+def _closed_on_interrupt(consumer: ModelConsumer[Any]) -> ConsumeInterrupted:
+    """Commit what was handed out, close ``consumer`` and describe it as an interrupt.
+
+    The interrupt came while the caller asked for more, so everything handed out before is
+    processed (``commit()`` marks exactly that); a message fetched but not handed out is not.
+    """
+    try:
+        if consumer.assignment():  # nothing to commit before the group assigned partitions
+            consumer.commit()
+    except (ConsumerError, KafkaException, RuntimeError) as exc:
+        # The broker may be why the user pressed Ctrl-C; close() stores and tries again.
+        logger.warning("committing after Ctrl-C for group %s failed: %s", consumer.group_id, exc)
+    finally:
+        consumer.close()
+    error = ConsumeInterrupted(
+        f"consuming {consumer.topic!r} in group {consumer.group_id!r} was interrupted",
+        group_id=consumer.group_id,
+        topic=consumer.topic,
+    )
+    error.add_note(
+        f"The consumer is closed; the messages handed out before Ctrl-C are committed, so the "
+        f"group {consumer.group_id!r} resumes right after the last one you received."
+    )
+    return error

@@ -68,7 +68,17 @@ Item = ConsumedMessage[Any] | DeserializationError
 #: cancelled async call take effect.
 SLICE = 0.1
 DEFAULT_BATCH = 500
+#: Messages an iterator decodes at once (see ``_iterate``).
+ITER_CHUNK = 64
 _CLOSED_TEXT = "this consumer is closed; make a new one (Model.consumer(...))"
+#: How long a synchronous commit retries while the group coordinator is being looked up.
+COMMIT_RETRY_TIMEOUT = 5.0
+_COORDINATOR_CODES = (
+    KafkaError._WAIT_COORD,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+)
 
 
 class _Window:
@@ -218,21 +228,36 @@ class ModelConsumer(Generic[M]):
         limit = None if max_messages is None else positive_count("max_messages", max_messages)
         idle = None if timeout is None else positive_seconds("timeout", timeout)
         yielded = 0
+        decode = self._decoder.decode_values if values else self._decoder.decode
         while limit is None or yielded < limit:
             want = self._batch_size if limit is None else min(self._batch_size, limit - yielded)
-            window = self._open_window(want, idle, values=values)
+            window = self._open_window(want, idle, values=values, decode=False)
             if window is None:
                 return
-            for item in window.items:
-                if self._window is not window:
-                    break  # another call took the rest back into the buffer: fetch again
-                window.pos += 1
-                if item is None:
-                    continue  # a tombstone, when only models are handed out
-                if isinstance(item, DeserializationError):
-                    raise item
-                yielded += 1
-                yield item
+            raws = window.raws
+            # Decoded a few dozen at a time, as they are handed out: the models alive at once
+            # stay below the collector's threshold, so handing out 100k models triggers no
+            # full collection (a whole window's models at once did; performance-findings §2).
+            for start in range(0, len(raws), ITER_CHUNK):
+                with self._lock:
+                    if self._window is not window:
+                        break  # another call took the rest back into the buffer: fetch again
+                    items = decode(raws[start : start + ITER_CHUNK])
+                pos = start
+                for item in items:
+                    if self._window is not window:
+                        break
+                    pos += 1
+                    window.pos = pos
+                    if item is None:
+                        continue  # a tombstone, when only models are handed out
+                    if isinstance(item, DeserializationError):
+                        raise item
+                    yielded += 1
+                    yield item
+                else:
+                    continue
+                break
 
     def fetch_results(self, n: int, timeout: float) -> list[tuple[Message, Item]]:
         """Up to ``n`` fetched messages, each with its decoded message or its decode error.
@@ -394,9 +419,12 @@ class ModelConsumer(Generic[M]):
         await asyncio.get_running_loop().run_in_executor(None, self.close)
 
     def _open_window(
-        self, want: int, idle: float | None, *, values: bool = False
+        self, want: int, idle: float | None, *, values: bool = False, decode: bool = True
     ) -> _Window | None:
-        """Fetch and decode up to ``want`` messages for an iterator (``None``: none came)."""
+        """Fetch up to ``want`` messages for an iterator (``None``: none came).
+
+        ``decode=False`` leaves ``items`` empty: the caller decodes the raws as it goes.
+        """
         with self._lock:
             self._begin_fetch()
             self._fill(want, idle, chunk=True)
@@ -405,8 +433,11 @@ class ModelConsumer(Generic[M]):
                 raws = [buffer.popleft() for _ in range(min(want, len(buffer)))]
             if not raws:
                 return None
-            decode = self._decoder.decode_values if values else self._decoder.decode
-            window = _Window(raws, decode(raws))
+            if not decode:
+                window = _Window(raws, [])
+            else:
+                decoder = self._decoder.decode_values if values else self._decoder.decode
+                window = _Window(raws, decoder(raws))
             self._window = window
             return window
 
@@ -572,13 +603,22 @@ class ModelConsumer(Generic[M]):
                 self._handed[(topic, partition)] = offset + 1
 
     def _commit_sync(self, client: Consumer) -> None:
-        try:
-            client.commit(asynchronous=False)
-        except KafkaException as exc:
-            error = exc.args[0] if exc.args else None
-            if isinstance(error, KafkaError) and error.code() == KafkaError._NO_OFFSET:
-                return  # nothing stored since the last commit
-            raise ConsumerError(f"commit for group {self.group_id!r} failed: {exc}") from exc
+        # Right after an outage the group coordinator may not be known again yet: retry that
+        # for COMMIT_RETRY_TIMEOUT s before the error surfaces (tests/faults: blackhole).
+        deadline = time.monotonic() + COMMIT_RETRY_TIMEOUT
+        while True:
+            try:
+                client.commit(asynchronous=False)
+                return
+            except KafkaException as exc:
+                error = exc.args[0] if exc.args else None
+                code = error.code() if isinstance(error, KafkaError) else None
+                if code == KafkaError._NO_OFFSET:
+                    return  # nothing stored since the last commit
+                if code in _COORDINATOR_CODES and time.monotonic() < deadline:
+                    time.sleep(SLICE)
+                    continue
+                raise ConsumerError(f"commit for group {self.group_id!r} failed: {exc}") from exc
 
     def _on_revoke(self, client: Consumer, partitions: list[TopicPartition]) -> None:
         """Before partitions move to another member: commit what was processed on them."""

@@ -102,6 +102,7 @@ class MessageDecoder(Generic[M]):
         # The common case, decoded inline: a body framed with the model's own schema id.
         fast = codec.body_decoder if codec.framed else None
         same = codec.same_schema_prefix
+        head: bytes | None = None  # the header of the last body of the model's own schema
         decode_datum = codec.decode_datum
         for index, message in enumerate(messages):
             try:
@@ -115,13 +116,16 @@ class MessageDecoder(Generic[M]):
                 if json_values:
                     results[index] = codec.decode(value)
                     continue
-                if fast is not None and same(value[:5]):
-                    try:
-                        datums.append(fast(value[5:]))
-                        positions.append(index)
-                        continue
-                    except Exception:  # decode_datum below reports what is wrong
-                        pass
+                if fast is not None:
+                    if head is None or not value.startswith(head):
+                        head = value[:5] if same(value[:5]) else None
+                    if head is not None:
+                        try:
+                            datums.append(fast(value[5:]))
+                            positions.append(index)
+                            continue
+                        except Exception:  # decode_datum below reports what is wrong
+                            pass
                 datums.append(decode_datum(value))
                 positions.append(index)
             except UnicodeDecodeError:

@@ -16,7 +16,12 @@ Upstream's constructor arguments, with the semantics fixed (upstream-flowodm-0.3
   again gives the same result), with ``instance=None``.
 - ``run()`` installs SIGINT/SIGTERM handlers only on the main thread and restores the previous
   ones on exit; from a worker thread (``start()``), a Jupyter kernel or a test, ``stop()`` ends
-  it within ``poll_timeout``.
+  it within ``poll_timeout``. SIGTERM (and ``stop()``) returns the stats; SIGINT (Ctrl-C) stops
+  the same way (the message in hand is finished and committed, the consumer closed) and then
+  raises ``ConsumeInterrupted`` (a ``KeyboardInterrupt``) with the stats. The first Ctrl-C puts
+  the previous handler back, so a second one interrupts at once; that, and a Ctrl-C without
+  ``handle_signals``, also ends in ``ConsumeInterrupted`` after the consumer closed, with the
+  message in hand uncommitted.
 
 Dead letters carry the original value, key and headers, plus ``flowodm.error.*`` headers (type,
 message, original topic/partition/offset, group, attempts).
@@ -37,6 +42,7 @@ from pydantic import BaseModel
 from flowodm._arguments import positive_seconds, require_choice
 from flowodm._secrets import scrub
 from flowodm.consume.consumer import ModelConsumer
+from flowodm.consume.interrupts import ConsumeInterrupted, interrupt_of, loop_interrupted
 from flowodm.consume.message import coordinates
 from flowodm.consume.offsets import InFlight
 from flowodm.consume.profiles import ConsumerProfile, LongRunningSettings
@@ -158,8 +164,10 @@ class _LoopBase(Generic[M]):
         # Checked now (a missing group or topic fails here, not when run() starts).
         self._consumer: ModelConsumer[M] | None = self._new_consumer()
         self._group_id = self._consumer.group_id
+        self._topic = self._consumer.topic
         self._stop = threading.Event()
         self._running = False
+        self._interrupted = False  # SIGINT asked the loop to stop: run() raises afterwards
         self._dead_letters: FlowProducer | None = None
 
     @property
@@ -265,14 +273,33 @@ class _LoopBase(Generic[M]):
             producer.flush(DEAD_LETTER_TIMEOUT)
             producer.close_quietly()
 
+    def _sigint(self, restore: Callable[[], object]) -> None:
+        """First Ctrl-C: stop like SIGTERM, remember to raise, and let a second one through."""
+        self._interrupted = True
+        self.stop()
+        restore()
+
+    def _interrupt_error(self) -> ConsumeInterrupted:
+        """The ``ConsumeInterrupted`` that ends ``run()`` after Ctrl-C (the consumer is closed)."""
+        return loop_interrupted(type(self).__name__, self.group_id, self._topic, self.stats)
+
     @contextlib.contextmanager
     def _running_state(self) -> Iterator[None]:
         self._stop.clear()
+        self._interrupted = False
         self._running = True
         try:
             yield
+        except BaseException as exc:
+            # Ctrl-C raised in a fetch or a handler (a second Ctrl-C, or no handlers of ours);
+            # confluent-kafka may have wrapped it in a SystemError. The consumer is closed.
+            if interrupt_of(exc) is None:
+                raise
+            raise self._interrupt_error() from None
         finally:
             self._running = False
+        if self._interrupted:
+            raise self._interrupt_error()
 
 
 class ConsumerLoop(_LoopBase[M]):
@@ -308,6 +335,8 @@ class ConsumerLoop(_LoopBase[M]):
         Raises:
             ConsumerError: a failure nobody handled (the message stays uncommitted), or Kafka
                 reported an error.
+            ConsumeInterrupted: Ctrl-C (a ``KeyboardInterrupt``), raised once the consumer is
+                closed and the processed messages committed; ``.stats`` says what was done.
         """
         consumer = self._take_consumer()
         with self._running_state(), self._signals():
@@ -393,10 +422,14 @@ class ConsumerLoop(_LoopBase[M]):
         if not self.handle_signals or threading.current_thread() is not threading.main_thread():
             yield
             return
-        previous = {}
+        previous: dict[int, Any] = {}
         for sig in (signal.SIGINT, getattr(signal, "SIGTERM", None)):
             if sig is not None:
                 previous[sig] = signal.signal(sig, lambda *_: self.stop())
+        signal.signal(
+            signal.SIGINT,
+            lambda *_: self._sigint(lambda: signal.signal(signal.SIGINT, previous[signal.SIGINT])),
+        )
         try:
             yield
         finally:
@@ -427,6 +460,7 @@ class AsyncConsumerLoop(_LoopBase[M]):
 
         Raises:
             ConsumerError: a failure nobody handled, or Kafka reported an error.
+            ConsumeInterrupted: Ctrl-C, once running handlers finished and the consumer closed.
         """
         consumer = self._take_consumer()
         loop = asyncio.get_running_loop()
@@ -521,6 +555,11 @@ class AsyncConsumerLoop(_LoopBase[M]):
             await self.error_handler(exc, raw, instance)
         self.stats.failed += 1
 
+    @staticmethod
+    def _drop_sigint(loop: asyncio.AbstractEventLoop) -> None:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.remove_signal_handler(signal.SIGINT)
+
     @contextlib.contextmanager
     def _signals(self, loop: asyncio.AbstractEventLoop) -> Iterator[None]:
         if not self.handle_signals or threading.current_thread() is not threading.main_thread():
@@ -532,7 +571,11 @@ class AsyncConsumerLoop(_LoopBase[M]):
                 continue
             previous = signal.getsignal(sig)
             try:
-                loop.add_signal_handler(sig, self.stop)
+                if sig == signal.SIGINT:
+                    # Removing it makes asyncio put Python's default back: a 2nd Ctrl-C raises.
+                    loop.add_signal_handler(sig, self._sigint, lambda: self._drop_sigint(loop))
+                else:
+                    loop.add_signal_handler(sig, self.stop)
             except (NotImplementedError, RuntimeError, ValueError):
                 signal.signal(sig, lambda *_: self.stop())  # Windows: no loop signal handlers
             installed.append((sig, previous))

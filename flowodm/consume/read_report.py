@@ -3,7 +3,8 @@
 A read (``read_messages``, ``flowodm.read_topic``) never drops a message silently: every message
 in the ranges it read is returned, or is a tombstone (counted), or failed to decode (listed with
 its partition, offset, field and reason). The report also says which offsets of each partition
-were read, and whether the read stopped early (``max_messages``, ``timeout``).
+were read, and whether the read stopped early (``max_messages``, ``timeout``, Ctrl-C: then the
+caller raises ``ReadInterrupted`` with the report and what was read, see ``consume.interrupts``).
 """
 
 from __future__ import annotations
@@ -13,14 +14,22 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from flowodm._optional import require
+from flowodm.consume.interrupts import ReadInterrupted
 from flowodm.exceptions import DeserializationError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["FAILURE_COLUMNS", "PartitionRange", "ReadFailure", "ReadReport", "TopicReadError"]
+__all__ = [
+    "FAILURE_COLUMNS",
+    "PartitionRange",
+    "ReadFailure",
+    "ReadReport",
+    "TopicReadError",
+    "interrupted_read",
+]
 
-Stop = Literal["max_messages", "timeout"]
+Stop = Literal["max_messages", "timeout", "interrupted"]
 #: The columns of ``ReadReport.to_frame()``, one row per message that failed to decode.
 FAILURE_COLUMNS = ("topic", "partition", "offset", "field", "message")
 _SHOWN = 10  # failures listed in repr(); to_frame() has them all
@@ -91,8 +100,8 @@ class ReadReport:
         failures: Every message that failed to decode, in partition and offset order.
         tombstones: Messages with a null value (deletion markers) among those read.
         partitions: The offsets read, per partition, in partition order.
-        stopped: ``"max_messages"`` or ``"timeout"`` when that ended the read before every
-            partition reached its end, else ``None``.
+        stopped: ``"max_messages"``, ``"timeout"`` or ``"interrupted"`` (Ctrl-C) when that
+            ended the read before every partition reached its end, else ``None``.
         elapsed: Seconds from the start of the read to its end.
         columnar: Rows decoded straight into columns (``read_topic``'s fast path).
     """
@@ -137,9 +146,11 @@ class ReadReport:
 
     def summary(self) -> str:
         """One line with the counts, how the read ended, elapsed time and rate."""
-        stop = {None: "to the end offsets", "max_messages": "stopped at max_messages"}.get(
-            self.stopped, "stopped at the timeout before the end offsets"
-        )
+        stop = {
+            None: "to the end offsets",
+            "max_messages": "stopped at max_messages",
+            "interrupted": "stopped by Ctrl-C before the end offsets",
+        }.get(self.stopped, "stopped at the timeout before the end offsets")
         tombstones = f", {self.tombstones} tombstone(s)" if self.tombstones else ""
         return (
             f"{self.model} ← {self.topic}: {self.read} message(s) read {stop}, "
@@ -224,3 +235,18 @@ class TopicReadError(DeserializationError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.report, self.partial))
+
+
+def interrupted_read(report: ReadReport, partial: Any) -> ReadInterrupted:
+    """The ``ReadInterrupted`` of a read that Ctrl-C stopped, with a note on where to resume."""
+    resume = {p.partition: p.next for p in report.partitions}
+    error = ReadInterrupted(
+        f"reading {report.topic!r} was interrupted: {report.summary()}",
+        report=report,
+        partial=partial,
+    )
+    error.add_note(
+        f"Interrupted after {report.read} message(s); .partial holds what was read. To read "
+        f"the rest, pass start={resume!r}."
+    )
+    return error

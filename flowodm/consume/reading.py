@@ -17,7 +17,12 @@ from pydantic import BaseModel
 from flowodm._arguments import require_choice
 from flowodm.consume.decoding import MessageDecoder
 from flowodm.consume.message import ConsumedMessage
-from flowodm.consume.read_report import ReadFailure, ReadReport, TopicReadError
+from flowodm.consume.read_report import (
+    ReadFailure,
+    ReadReport,
+    TopicReadError,
+    interrupted_read,
+)
 from flowodm.consume.reader import OnError, Start, TopicReader
 from flowodm.kafka.connection import get_connection
 from flowodm.serde.model_codec import get_model_codec
@@ -87,6 +92,7 @@ def read_messages(
 
     Raises:
         TopicReadError: a message failed to decode and ``on_error="raise"``.
+        ReadInterrupted: Ctrl-C (a ``KeyboardInterrupt``), with ``.report`` and ``.partial``.
         ConsumerError: the topic or a named partition does not exist, or the broker failed.
         SchemaRegistryError: a writer's schema could not be fetched.
         InvalidArgumentError / ArgumentTypeError: a bad argument (named).
@@ -124,6 +130,8 @@ def read_messages(
         tombstones=sum(1 for m in ordered if m.value is None),
     )
     result = ReadResult(ordered, report)
+    if report.stopped == "interrupted":
+        raise interrupted_read(report, result)
     if failures and on_error == "raise":
         raise TopicReadError(report, result)
     return result

@@ -38,7 +38,7 @@ from pydantic import BaseModel
 
 from flowodm._arguments import did_you_mean, require_choice
 from flowodm.consume.decoding import MessageDecoder, located
-from flowodm.consume.read_report import ReadFailure, TopicReadError
+from flowodm.consume.read_report import ReadFailure, TopicReadError, interrupted_read
 from flowodm.consume.reader import OnError, Start, TopicReader
 from flowodm.exceptions import ArgumentTypeError, DeserializationError, InvalidArgumentError
 from flowodm.kafka.connection import get_connection
@@ -61,10 +61,17 @@ if TYPE_CHECKING:
 
     from flowodm.kafka.connection import Connection
     from flowodm.progress import ProgressOption
-    from flowodm.serde._decodegen import ColumnDecoding
+    from flowodm.serde._decodegen import ColumnDecoding, RowsDecoder
     from flowodm.serde.model_codec import ModelCodec
 
-__all__ = ["METADATA_COLUMNS", "REPORT_ATTR", "read_topic"]
+__all__ = [
+    "METADATA_COLUMNS",
+    "REPORT_ATTR",
+    "check_read_options",
+    "empty_frame",
+    "read_frame",
+    "read_topic",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -115,17 +122,12 @@ def read_topic(
 
     Raises:
         TopicReadError: a message failed to decode and ``on_error="raise"``.
+        ReadInterrupted: Ctrl-C (a ``KeyboardInterrupt``), with ``.report`` and ``.partial``.
         ConsumerError: the topic or a named partition does not exist, or the broker failed.
         SchemaRegistryError: a writer's schema could not be fetched.
         ArgumentTypeError / InvalidArgumentError: a bad argument (named).
     """
-    check_model(model, "read_topic")
-    wanted = _metadata_columns(metadata)
-    require_choice("on_error", on_error, ("raise", "report"))
-    if not isinstance(columnar, bool):
-        raise ArgumentTypeError(
-            f"columnar must be True or False, not {columnar!r}", argument="columnar"
-        )
+    wanted = check_read_options(model, metadata, on_error, columnar)
     conn = connection if connection is not None else get_connection()
     codec = get_model_codec(model, conn, topic=topic)
     reader = TopicReader(
@@ -138,13 +140,55 @@ def read_topic(
         consumer_config=consumer_config,
         progress=progress,
     )
-    plan = column_plan(model)
-    fast = codec.column_decoder if columnar and _columnar(plan, codec) else None
-    sink: _Sink = (
-        _ModelSink(codec, plan, wanted)
-        if fast is None
-        else _ColumnarSink(codec, plan, wanted, fast)
-    )
+    return read_frame(model, codec, reader, wanted, on_error=on_error, columnar=columnar)
+
+
+def check_read_options(
+    model: type[BaseModel],
+    metadata: object,
+    on_error: object,
+    columnar: object,
+    caller: str = "read_topic",
+) -> tuple[str, ...]:
+    """Check ``read_topic``'s options before anything connects; return the metadata columns."""
+    check_model(model, caller)
+    wanted = _metadata_columns(metadata)
+    require_choice("on_error", on_error, ("raise", "report"))
+    if not isinstance(columnar, bool):
+        raise ArgumentTypeError(
+            f"columnar must be True or False, not {columnar!r}", argument="columnar"
+        )
+    return wanted
+
+
+def empty_frame(
+    model: type[BaseModel], codec: ModelCodec[Any], wanted: tuple[str, ...], columnar: bool
+) -> pd.DataFrame:
+    """The frame of a read that found no message: ``read_topic``'s columns and dtypes, no rows.
+
+    Built by the very sink a read uses, so it is the exact ``meta`` of a Dask read.
+    """
+    return _sink(model, codec, wanted, columnar).frame(codec.topic)
+
+
+def read_frame(
+    model: type[BaseModel],
+    codec: ModelCodec[Any],
+    reader: TopicReader,
+    wanted: tuple[str, ...],
+    *,
+    on_error: OnError,
+    columnar: bool,
+) -> pd.DataFrame:
+    """Read with ``reader`` (not yet opened) into ``read_topic``'s frame, with its report.
+
+    ``read_topic`` is this with a reader of its arguments; a Dask task is this with a reader
+    of one offset range (``TopicReader(until=...)``).
+
+    Raises:
+        TopicReadError: a message failed to decode and ``on_error="raise"``.
+    """
+    sink = _sink(model, codec, wanted, columnar)
     with reader:
         for batch in reader.batches():
             sink.add(batch)
@@ -157,6 +201,8 @@ def read_topic(
         columnar=sink.columnar,
     )
     frame.attrs[REPORT_ATTR] = report
+    if report.stopped == "interrupted":
+        raise interrupted_read(report, frame)
     if report.failures and on_error == "raise":
         raise TopicReadError(report, frame)
     return frame
@@ -184,6 +230,16 @@ def _metadata_columns(metadata: object) -> tuple[str, ...]:
     return tuple(c for c in METADATA_COLUMNS if c in metadata)
 
 
+def _sink(
+    model: type[BaseModel], codec: ModelCodec[Any], wanted: tuple[str, ...], columnar: bool
+) -> _Sink:
+    plan = column_plan(model)
+    fast = codec.column_decoder if columnar and _columnar(plan, codec) else None
+    if fast is None:
+        return _ModelSink(codec, plan, wanted)
+    return _ColumnarSink(codec, plan, wanted, fast)
+
+
 def _columnar(plan: ColumnPlan, codec: ModelCodec[Any]) -> bool:
     # A schema_path file may give a field another Avro type than its annotation: validate.
     return plan.columnar and not codec.is_json and codec.settings.schema_path is None
@@ -199,6 +255,16 @@ class _Part:
         self.offsets: list[int] | None = [] if "_offset" in wanted else None
         self.keys: list[Any] | None = [] if "_key" in wanted else None
         self.stamps: list[int | None] | None = [] if "_timestamp" in wanted else None
+
+    def note_many(self, messages: list[Message], keys: list[Any] | None) -> None:
+        """``note`` for rows just added from ``messages`` (``keys``: their keys, or all None)."""
+        if self.offsets is not None:
+            self.offsets += [message.offset() for message in messages]  # type: ignore[misc]
+        if self.keys is not None:
+            self.keys += [None] * len(messages) if keys is None else keys
+        if self.stamps is not None:
+            stamps = [message.timestamp() for message in messages]
+            self.stamps += [millis if kind else None for kind, millis in stamps]
 
     def note(self, message: Message, key: Any) -> None:
         """Record the metadata of a row just added."""
@@ -320,49 +386,85 @@ class _ColumnarSink(_Sink):
         # Timestamp columns hold longs (the decoder's and ``_slow``'s), converted per column.
         self._epoch_units = units
         self._prefix: bytes | None = None  # the header of the last value of the model's schema
+        self._decode_rows: RowsDecoder = codec.rows_decoder or _one_by_one
 
     def add(self, batch: dict[int, list[Message]]) -> None:
-        decode_into, decode_key, framed, own = (
-            self._decode_into,
-            self.codec.decode_key,
-            self.codec.framed,
-            self.codec.same_schema_prefix,
-        )
-        slow, prefix = self._slow, self._prefix
-        columnar = 0
+        """Decode each partition's run with one ``decode_rows`` call per stretch of plain values.
+
+        ``decode_rows`` stops at the first value it does not take (a tombstone, a bad key,
+        another schema, unusual bytes); ``_one`` handles that message as it would any, and
+        the next stretch starts after it.
+        """
+        decode_rows, framed = self._decode_rows, self.codec.framed
         for partition, messages in batch.items():
             part = self.part(partition)
             columns = part.columns
+            values: list[Any] = [message.value() for message in messages]
+            keys = self._keys(messages, values)
             plain_rows = part.offsets is None and part.keys is None and part.stamps is None
-            for message in messages:
-                value = message.value()
-                if value is None:
-                    self.tombstones += 1
-                    continue
-                raw_key = message.key()
+            count, index = len(values), 0
+            while index < count:
+                head = self._prefix if framed else b""
+                stop = index if head is None else decode_rows(values, columns, index, head)
+                if stop > index:
+                    self.columnar += stop - index
+                    if not plain_rows:
+                        part.note_many(
+                            messages[index:stop], None if keys is None else keys[index:stop]
+                        )
+                if stop < count:
+                    self._one(messages[stop], part, plain_rows)
+                index = stop + 1
+
+    def _keys(self, messages: list[Message], values: list[Any]) -> list[Any] | None:
+        """The decoded keys of ``messages`` (``None``: none has a key).
+
+        The value of a message whose key does not decode is replaced by ``None`` in
+        ``values``, so that ``decode_rows`` stops there and ``_one`` reports it.
+        """
+        raw: list[Any] = [message.key() for message in messages]
+        if raw.count(None) == len(raw):
+            return None
+        decode_key = self.codec.decode_key
+        keys: list[Any] = []
+        for index, key in enumerate(raw):
+            try:
+                keys.append(None if key is None else decode_key(key))
+            except DeserializationError:
+                keys.append(None)
+                values[index] = None
+        return keys
+
+    def _one(self, message: Message, part: _Part, plain_rows: bool) -> None:
+        """Add one message the fast path did not take: any value, any key, any schema."""
+        value = message.value()
+        if value is None:
+            self.tombstones += 1
+            return
+        raw_key = message.key()
+        columns = part.columns
+        try:
+            key = None if raw_key is None else self.codec.decode_key(raw_key)
+            start = 0
+            if self.codec.framed:
+                prefix = self._prefix
+                if prefix is None or not value.startswith(prefix):
+                    head = value[:HEADER_SIZE]
+                    self._prefix = prefix = head if self.codec.same_schema_prefix(head) else None
+                start = -1 if prefix is None else HEADER_SIZE
+            if start < 0:
+                self._slow(value, columns)
+            else:
                 try:
-                    key = None if raw_key is None else decode_key(raw_key)
-                    start = 0
-                    if framed:
-                        if prefix is None or not value.startswith(prefix):
-                            head = value[:HEADER_SIZE]
-                            prefix = head if own(head) else None
-                        start = -1 if prefix is None else HEADER_SIZE
-                    if start < 0:
-                        slow(value, columns)
-                    else:
-                        try:
-                            decode_into(value, columns, start)
-                            columnar += 1
-                        except Exception:  # unusual bytes: fastavro decodes or explains
-                            slow(value, columns)
-                except DeserializationError as exc:
-                    self.fail(exc, message)
-                    continue
-                if not plain_rows:
-                    part.note(message, key)
-        self.columnar += columnar
-        self._prefix = prefix
+                    self._decode_into(value, columns, start)
+                    self.columnar += 1
+                except Exception:  # unusual bytes: fastavro decodes or explains
+                    self._slow(value, columns)
+        except DeserializationError as exc:
+            self.fail(exc, message)
+            return
+        if not plain_rows:
+            part.note(message, key)
 
     def _slow(self, value: bytes, columns: list[list[Any]]) -> None:
         """Decode ``value`` with schema resolution and append its fields to the columns."""
@@ -375,3 +477,8 @@ class _ColumnarSink(_Sink):
     def build(self, field: FieldColumn, position: int, values: list[Any]) -> Any:
         unit = self._epoch_units.get(position)
         return build_column(field, values) if unit is None else epoch_datetimes(values, unit)
+
+
+def _one_by_one(values: list[Any], columns: list[list[Any]], index: int, head: bytes) -> int:
+    """A ``RowsDecoder`` that takes nothing: every message goes through ``_one``."""
+    return index

@@ -184,11 +184,31 @@ def _mask(values: list[Any]) -> np.ndarray[Any, np.dtype[np.bool_]]:
     return np.fromiter((v is None for v in values), dtype=np.bool_, count=len(values))
 
 
+def _strings(values: list[Any]) -> Any:
+    """``str`` values (``None`` for missing) as a ``string`` array, ``pd.array``'s own.
+
+    With pyarrow storage the array is built by pyarrow directly: ``pd.array`` checks and
+    copies every value first, which took longer than building the array (3 times as long with
+    many missing values). Anything pyarrow refuses goes to ``pd.array``.
+    """
+    dtype = pd.StringDtype()
+    if dtype.storage == "pyarrow":
+        import pyarrow as pa
+
+        try:
+            chunks = pa.chunked_array([pa.array(values, type=pa.large_string())])
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            pass
+        else:
+            return pd.arrays.ArrowStringArray(chunks)
+    return pd.array(values, dtype=dtype)
+
+
 def build_column(column: FieldColumn, values: list[Any]) -> Any:
     """The array of one column (see the module table)."""
     kind = column.dtype
     if kind == "str":
-        return pd.array(values, dtype=pd.StringDtype())
+        return _strings(values)
     if kind == "datetime":
         return datetimes(values)
     if kind == "category":

@@ -113,10 +113,20 @@ def trusted_builder(model: type[M]) -> Callable[[list[dict[str, Any]]], list[M]]
         return None
     if not plain_model(model) or not all(exact_field(f.spec, f.info.metadata) for f in fields):
         return None
-    # One dict display per datum: the model's field order (as validation builds
-    # ``__dict__``), enum symbols (the members' values, ``EnumSpec``) looked up as members, and
-    # a KeyError for a missing field or an unknown symbol.
-    namespace: dict[str, Any] = {}
+    # One generated loop over the datums: a dict display per datum in the model's field order
+    # (as validation builds ``__dict__``), enum symbols (the members' values, ``EnumSpec``)
+    # looked up as members, a KeyError for a missing field or an unknown symbol; the slots
+    # pydantic keeps besides ``__dict__`` set through their descriptors.
+    slots = BaseModel.__dict__
+    namespace: dict[str, Any] = {
+        "_model": model,
+        "_new": object.__new__,
+        "_set_dict": object.__setattr__,
+        "_set_fields": slots["__pydantic_fields_set__"].__set__,
+        "_set_extra": slots["__pydantic_extra__"].__set__,
+        "_set_private": slots["__pydantic_private__"].__set__,
+        "_names": frozenset(f.name for f in fields),
+    }
     items = []
     for index, field in enumerate(fields):
         inner, _ = unwrap_optional(field.spec)
@@ -127,24 +137,21 @@ def trusted_builder(model: type[M]) -> Callable[[list[dict[str, Any]]], list[M]]
             namespace[f"_e{index}"] = symbols
             cell = f"_e{index}[{cell}]"
         items.append(f"{field.name!r}: {cell}")
-    source = f"def row(d):\n    return {{{', '.join(items)}}}\n"
+    source = "\n".join(
+        [
+            "def build(datums):",
+            "    out = []",
+            "    for d in datums:",
+            f"        if len(d) != {len(fields)}: raise KeyError('not the model fields')",
+            "        instance = _new(_model)",
+            f"        _set_dict(instance, '__dict__', {{{', '.join(items)}}})",
+            "        _set_fields(instance, set(_names))",
+            "        _set_extra(instance, None)",
+            "        _set_private(instance, None)",
+            "        out.append(instance)",  # a specialised instruction, unlike a bound append
+            "    return out",
+        ]
+    )
     exec(compile(source, f"<flowodm trusted {model.__name__}>", "exec"), namespace)
-    row: Callable[[dict[str, Any]], dict[str, Any]] = namespace["row"]
-    names = frozenset(f.name for f in fields)
-    count = len(names)
-    new, set_attr = object.__new__, object.__setattr__
-
-    def build(datums: list[dict[str, Any]]) -> list[M]:
-        out: list[M] = []
-        for datum in datums:
-            if len(datum) != count:
-                raise KeyError("not the model's fields")
-            instance = new(model)
-            set_attr(instance, "__dict__", row(datum))
-            set_attr(instance, "__pydantic_fields_set__", set(names))
-            set_attr(instance, "__pydantic_extra__", None)
-            set_attr(instance, "__pydantic_private__", None)
-            out.append(instance)
-        return out
-
+    build: Callable[[list[dict[str, Any]]], list[M]] = namespace["build"]
     return build

@@ -36,8 +36,10 @@ from flowodm.serde._codegen import Encoder, Unsupported, compile_encoder
 from flowodm.serde._decodegen import (
     ColumnDecoding,
     Decoder,
+    RowsDecoder,
     compile_column_decoder,
     compile_decoder,
+    compile_rows_decoder,
 )
 from flowodm.serde._unions import has_union, tag_union_records
 
@@ -79,6 +81,7 @@ class AvroCodec:
                 self._decoder = None
         # Compiled on first use: only DataFrame reading needs it.
         self._columns: ColumnDecoding | None = None
+        self._rows: RowsDecoder | None = None
         self._columns_compiled = not specialise
         self._writers: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
         self._writers_by_text: OrderedDict[str, Any] = OrderedDict()
@@ -117,13 +120,30 @@ class AvroCodec:
         ``epoch_units``) to its list in ``columns`` (one list per field, in ``names`` order), or
         raises like ``specialised_decoder`` and then appends nothing.
         """
-        if not self._columns_compiled:
-            try:
-                self._columns = compile_column_decoder(self._parsed, self._named)
-            except Unsupported:
-                self._columns = None
-            self._columns_compiled = True  # a racing thread compiles the same one: harmless
+        self._compile_columns()
         return self._columns
+
+    @property
+    def rows_decoder(self) -> RowsDecoder | None:
+        """``decode_rows(values, columns, i, head)``: ``column_decoder``'s, over a list of values.
+
+        Decodes ``values[i:]`` into the columns up to the first value it does not take, whose
+        index it returns (``_decodegen.compile_rows_decoder``); ``None`` when ``column_decoder``
+        is.
+        """
+        self._compile_columns()
+        return self._rows
+
+    def _compile_columns(self) -> None:
+        if self._columns_compiled:
+            return
+        try:
+            self._columns = compile_column_decoder(self._parsed, self._named)
+            # Two levels deeper (a loop, a try): a deep schema may compile only one by one.
+            self._rows = compile_rows_decoder(self._parsed, self._named)
+        except Unsupported:
+            self._rows = None
+        self._columns_compiled = True  # a racing thread compiles the same ones: harmless
 
     def encode(self, datum: Any) -> bytes:
         """Encode one Avro-ready datum to an Avro body (no Confluent header).

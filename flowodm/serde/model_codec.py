@@ -51,7 +51,7 @@ from flowodm.schema.datum import DatumConverter
 from flowodm.schema.model_schema import model_converter, model_schema
 from flowodm.schema.naming import SUBJECT_STRATEGIES, topic_subject
 from flowodm.serde._codegen import Encoder
-from flowodm.serde._decodegen import ColumnDecoding
+from flowodm.serde._decodegen import ColumnDecoding, RowsDecoder
 from flowodm.serde.avro import AvroCodec
 from flowodm.serde.keys import avro_key, deserialize_key, serialize_key
 from flowodm.serde.registry import SCHEMA_NOT_FOUND, RegistryAdapter, canonical_json
@@ -367,6 +367,11 @@ class ModelCodec(Generic[M]):
         appends nothing. ``None`` when the schema is not specialised or values are JSON.
         """
         return None if self._is_json else self._avro.column_decoder
+
+    @property
+    def rows_decoder(self) -> RowsDecoder | None:
+        """``column_decoder``'s ``decode_into`` over a list (``AvroCodec.rows_decoder``)."""
+        return None if self._is_json else self._avro.rows_decoder
 
     def same_schema_prefix(self, prefix: bytes) -> bool:
         """Whether a 5-byte Confluent header names this model's own schema.

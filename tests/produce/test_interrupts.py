@@ -9,11 +9,6 @@ interrupts several runs of a child process (``tests/produce/interrupt_child.py``
 
 from __future__ import annotations
 
-import json
-import signal
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -27,35 +22,18 @@ from flowodm.produce.interrupt import ProduceInterrupted, interrupt_of
 from flowodm.produce.results import ProduceManyResult
 from flowodm.sandbox import Sandbox
 from flowodm.testing import TopicFactory
+from tests.interrupts import interrupted_child
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
-RUNS = 4
+#: SIGINT runs per entry point (the signal's timing decides which path it takes).
+RUNS = 2
 
 
 def _interrupted_run(mode: str, sandbox: Sandbox, topic: str) -> dict[str, Any]:
     """Start a child run, SIGINT it after its first acknowledgements, return its JSON outcome."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.produce.interrupt_child", mode,
-         sandbox.bootstrap_servers, sandbox.schema_registry_url, topic],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        first = process.stdout.readline()  # blocks until the child says ACKED (or exits)
-        assert first.strip() == "ACKED", (first, process.stderr.read() if process.stderr else "")
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=60)  # does not hang: bounded generously
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    lines = out.strip().splitlines()
-    assert lines, err
-    outcome: dict[str, Any] = json.loads(lines[-1])
-    outcome["stderr"] = err
-    return outcome
+    args = [mode, sandbox.bootstrap_servers, sandbox.schema_registry_url, topic]
+    return interrupted_child("tests.produce.interrupt_child", args, "ACKED")
 
 
 def _check(outcome: dict[str, Any], result_type: str) -> None:

@@ -20,7 +20,13 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from flowodm.pandas.read_columns import epoch_longs
-from flowodm.serde._decodegen import compile_column_decoder, compile_decoder
+from flowodm.serde._decodegen import (
+    RowsDecoder,
+    Unsupported,
+    compile_column_decoder,
+    compile_decoder,
+    compile_rows_decoder,
+)
 from tests.serde.test_encoder_identity import AWARE, LONG
 
 __all__ = [
@@ -89,15 +95,17 @@ def check_body(schema: Any, body: bytes) -> str:
     decode = compile_decoder(parsed, named)
     is_record = isinstance(parsed, dict) and parsed["type"] == "record"
     columns = compile_column_decoder(parsed, named) if is_record else None
+    rows = _rows_decoder(parsed, named) if is_record else None
     try:
         want = reference(schema, body)
     except Exception:  # any failure of fastavro's is one the decoders share
         with pytest.raises(Exception):  # noqa: B017 - any error is a correct refusal
             decode(body)
-        if columns is not None:
+        if columns is not None and rows is not None:
             lists: list[list[Any]] = [[] for _ in columns[0]]
             with pytest.raises(Exception):  # noqa: B017
                 columns[1](body, lists)
+            assert rows([body, body], lists, 0, b"") == 0  # stops at the body, appends nothing
             assert lists == [[] for _ in columns[0]]
         return "fastavro fails"
     try:
@@ -119,7 +127,26 @@ def check_body(schema: Any, body: bytes) -> str:
         for row in (0, 1):
             assert_identical([column[row] for column in lists], expected)
         assert all(len(column) == 2 for column in lists)
+    if rows is not None:
+        # Many values per call, each after the header; it stops at the first it does not take.
+        head = b"\0\0\0\0\1"
+        values: list[Any] = [head + body, head + body, b"\0\0\0\0\2" + body, head + body]
+        lists = [[] for _ in want]
+        assert rows(values, lists, 0, head) == 2
+        assert rows(values, lists, 3, head) == 4
+        assert rows([body, None, body], lists, 0, b"") == 1
+        assert all(len(column) == 4 for column in lists)
+        for row in range(4):
+            assert_identical([column[row] for column in lists], expected)
     return "identical"
+
+
+def _rows_decoder(parsed: Any, named: dict[str, Any]) -> RowsDecoder | None:
+    """The rows decoder, or ``None`` for a schema too deep for it (decoded one by one)."""
+    try:
+        return compile_rows_decoder(parsed, named)
+    except Unsupported:
+        return None
 
 
 def _zero_size(schema: Any, named: dict[str, Any], seen: frozenset[str] = frozenset()) -> bool:
