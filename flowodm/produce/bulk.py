@@ -543,8 +543,11 @@ class BulkSender(Generic[RefT]):
         self._result = result
         producer = self._producer
         # A drained, healthy producer goes back to the pool; one that stalled, was purged or
-        # broke is dropped (freed with its last reference, without serving its queue).
-        healthy = not self._stalled and not self._replace_producer
+        # broke is dropped (freed with its last reference, without serving its queue). So is
+        # one whose messages timed out: its idempotence state is suspect (Tansu fences it, and
+        # the pool's next user's first message failed with PRODUCER_FENCED).
+        timed_out = self._report_failures > self._refused
+        healthy = not self._stalled and not self._replace_producer and not timed_out
         if producer is not None and healthy and _queued(producer) == 0:
             POOL.give_back(self._connection, self._timeout_ms, producer, self._route)
         self._route.target = None
