@@ -25,6 +25,7 @@ dir) that ``scripts/reliability_table.py`` renders into ``docs/reliability.md``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import json
 import logging
@@ -108,6 +109,8 @@ HEALING = ("pass", "cut", "stall", "latency")
 LASTING = ("refuse", "blackhole", "stall_long", "drop_replies")
 MODES = HEALING + LASTING
 REGISTRY_FAULTS = ("refuse", "blackhole", "http 500", "slow")
+#: The scenario of tests/faults/test_broker_crash.py (its own broker, s3 storage, no proxy).
+RESTART = "broker restart"
 
 #: Where the bound of each entry point's first error comes from (docs/producing.md,
 #: docs/dataframes.md, docs/backfill.md): ``message.timeout.ms`` (shorter than the call's
@@ -118,9 +121,13 @@ REGISTRY_BOUND = 2 * REGISTRY_TIMEOUT
 
 
 def scenario_pairs() -> list[tuple[str, str]]:
-    """Every (scenario, entry point) pair of the suite, in table order (the docs test reads it)."""
+    """Every (scenario, entry point) pair of the suite, in table order (the docs test reads it).
+
+    The broker restart rows come last: their module writes its own JSON, rendered after this one.
+    """
     broker = [(mode, entry) for mode in MODES for entry in ENTRIES]
-    return broker + [(f"registry {kind}", "produce") for kind in REGISTRY_FAULTS]
+    registry = [(f"registry {kind}", "produce") for kind in REGISTRY_FAULTS]
+    return broker + registry + [(RESTART, entry) for entry in ENTRIES]
 
 
 # ---------------------------------------------------------------------- fixtures
@@ -170,7 +177,14 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Outcome]
     """Collects every scenario's figures; written as JSON when the module ends."""
     collected: list[Outcome] = []
     yield collected
-    target = os.environ.get("FLOWODM_RELIABILITY_JSON")
+    write_outcomes(collected, "FLOWODM_RELIABILITY_JSON", tmp_path_factory)
+
+
+def write_outcomes(
+    collected: list[Outcome], variable: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Write a module's figures, in table order, to ``$variable`` (else a pytest temp dir)."""
+    target = os.environ.get(variable)
     path = Path(target) if target else tmp_path_factory.mktemp("reliability") / "outcomes.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     order = {pair: i for i, pair in enumerate(scenario_pairs())}
@@ -252,7 +266,7 @@ def _single_failure(ledger: Ledger, key: str, error: ProducerError) -> None:
 # ---------------------------------------------------------------------- entry points
 
 
-def _via_produce(conn: Connection, topic: str, proxy: FaultProxy, mode: str) -> Ledger:
+def _via_produce(conn: Connection, topic: str, fault: Callable[[], None]) -> Ledger:
     """``produce()`` per row: the first quarter in order, then ``THREADS`` threads.
 
     Each thread stops at its first error, as a loop that does not catch would; the rows it
@@ -276,7 +290,7 @@ def _via_produce(conn: Connection, topic: str, proxy: FaultProxy, mode: str) -> 
                 ledger.delivered.add(key)
 
     send(range(ROWS // 4))
-    _apply(proxy, mode)
+    fault()
     ledger.fault_at = time.monotonic()
     rest = range(ROWS // 4, ROWS)
     with ThreadPoolExecutor(THREADS) as pool:
@@ -284,7 +298,7 @@ def _via_produce(conn: Connection, topic: str, proxy: FaultProxy, mode: str) -> 
     return ledger
 
 
-def _via_aproduce(conn: Connection, topic: str, proxy: FaultProxy, mode: str) -> Ledger:
+def _via_aproduce(conn: Connection, topic: str, fault: Callable[[], None]) -> Ledger:
     """``aproduce()`` in waves of ``WAVE`` concurrent calls; stops after a wave with an error."""
     ledger = Ledger()
 
@@ -310,7 +324,7 @@ def _via_aproduce(conn: Connection, topic: str, proxy: FaultProxy, mode: str) ->
     async def run() -> None:
         for start in range(0, ROWS // 4, WAVE):
             await wave(range(start, min(start + WAVE, ROWS // 4)))
-        _apply(proxy, mode)
+        fault()
         ledger.fault_at = time.monotonic()
         for start in range(ROWS // 4, ROWS, WAVE):
             if not await wave(range(start, min(start + WAVE, ROWS))):
@@ -329,12 +343,12 @@ def _record_many(ledger: Ledger, numbers: range, result: ProduceManyResult[Fault
     ledger.unreported += max(0, len(numbers) - result.delivered - len(result.failed))
 
 
-def _via_produce_many(conn: Connection, topic: str, proxy: FaultProxy, mode: str) -> Ledger:
+def _via_produce_many(conn: Connection, topic: str, fault: Callable[[], None]) -> Ledger:
     """Two ``produce_many`` calls: the first quarter, then (under the fault) the rest."""
     ledger = Ledger()
     for numbers, faulty in ((range(ROWS // 4), False), (range(ROWS // 4, ROWS), True)):
         if faulty:
-            _apply(proxy, mode)
+            fault()
             ledger.fault_at = time.monotonic()
         ledger.handed.extend(keys_of(numbers))
         try:
@@ -362,12 +376,12 @@ def _record_report(ledger: Ledger, numbers: range, report: ProduceReport) -> Non
     ledger.unreported += max(0, len(numbers) - report.delivered - len(report.failed))
 
 
-def _via_dataframe(conn: Connection, topic: str, proxy: FaultProxy, mode: str) -> Ledger:
+def _via_dataframe(conn: Connection, topic: str, fault: Callable[[], None]) -> Ledger:
     """Two ``df.flowodm.produce`` calls (index = row number), the second under the fault."""
     ledger = Ledger()
     for numbers, faulty in ((range(ROWS // 4), False), (range(ROWS // 4, ROWS), True)):
         if faulty:
-            _apply(proxy, mode)
+            fault()
             ledger.fault_at = time.monotonic()
         ledger.handed.extend(keys_of(numbers))
         frame = pd.DataFrame({"key": keys_of(numbers), "n": list(numbers)}, index=list(numbers))
@@ -396,7 +410,7 @@ def _number(pattern: re.Pattern[str], text: str) -> int:
     return int(found.group(1).replace(",", "")) if found else 0
 
 
-def _via_cli(stack: Stack, topic: str, mode: str, workdir: Path) -> Ledger:
+def _via_cli(bootstrap: str, topic: str, fault: Callable[[], None], workdir: Path) -> Ledger:
     """``flowodm produce - --report … --progress`` fed through stdin, the fault mid-input.
 
     The first chunk (a quarter of the rows) is written; once it is on the topic the fault is
@@ -410,7 +424,7 @@ def _via_cli(stack: Stack, topic: str, mode: str, workdir: Path) -> Ledger:
         sys.executable, "-m", "flowodm", "produce", "-",
         "--model", "tests/faults/rows.py:FaultRow",
         "--topic", topic,
-        "--bootstrap-servers", stack.proxy.address,
+        "--bootstrap-servers", bootstrap,
         "--timeout", str(MESSAGE_TIMEOUT),
         "--chunk-size", str(CHUNK),
         "--report", str(report),
@@ -444,8 +458,8 @@ def _via_cli(stack: Stack, topic: str, mode: str, workdir: Path) -> Ledger:
         assert process.stdin is not None and process.stdout is not None
         process.stdin.writelines(lines[:CHUNK])
         process.stdin.flush()
-        consume_all(stack.proxy.address, topic, CHUNK, timeout=SCENARIO_LIMIT / 2)
-        _apply(stack.proxy, mode)
+        consume_all(bootstrap, topic, CHUNK, timeout=SCENARIO_LIMIT / 2)
+        fault()
         ledger.fault_at = time.monotonic()
         try:
             process.stdin.writelines(lines[CHUNK:])
@@ -537,27 +551,65 @@ def _recover(entry: str, conn: Connection, topic: str, ledger: Ledger) -> float 
     return None
 
 
+def run_entry(
+    entry: str,
+    bootstrap: str,
+    topic: str,
+    fault: Callable[[], None],
+    heal: Callable[[], None],
+    workdir: Path,
+) -> Ledger:
+    """One scenario through ``entry``: rows, ``fault()`` after the first quarter, the rest.
+
+    Then ``heal()`` ends the fault and, on the same connection (not for the CLI, a new
+    process each run), single rows are sent until one is acknowledged (``recovered_s``).
+    """
+    if entry == "cli":
+        ledger = _via_cli(bootstrap, topic, fault, workdir)
+        heal()
+        return ledger
+    conn = _connection(bootstrap)
+    try:
+        run = {
+            "produce": _via_produce,
+            "aproduce": _via_aproduce,
+            "produce_many": _via_produce_many,
+            "dataframe": _via_dataframe,
+        }[entry]
+        ledger = run(conn, topic, fault)
+        heal()
+        ledger.recovered_s = _recover(entry, conn, topic, ledger)
+    finally:
+        conn.close(1)
+    return ledger
+
+
 # ---------------------------------------------------------------------- the scenarios
 
 
-def _check(outcome: Outcome, mode: str) -> None:
-    """The guarantees every scenario must keep (see docs/reliability.md)."""
+def check_guarantees(outcome: Outcome) -> None:
+    """The guarantees every broker scenario must keep, whatever the fault (docs/reliability.md)."""
     assert outcome.rows > 0
     assert outcome.silent_losses == 0, outcome
     assert outcome.wrongly_not_written == 0, outcome
     assert outcome.double_reported == 0, outcome
     assert outcome.duplicates == 0, outcome
     assert outcome.strangers == 0, outcome
-    if mode in HEALING:
-        assert outcome.delivered == outcome.rows, outcome
-        assert outcome.rows == ROWS + (outcome.entry != "cli"), outcome
-    else:
-        assert outcome.failed_not_written + outcome.failed_maybe_written > 0, outcome
     if outcome.first_error_s is not None:
         assert outcome.first_error_s <= outcome.bound_s + MARGIN, outcome
     if outcome.entry != "cli":  # each CLI run is a fresh process: nothing to recover
         assert outcome.recovered_s is not None, outcome
         assert outcome.recovered_s <= RECOVERY_BOUND + MARGIN, outcome
+
+
+def _check(outcome: Outcome, mode: str) -> None:
+    """``check_guarantees``, and what a healing or a lasting fault must do to the rows."""
+    check_guarantees(outcome)
+    if mode in HEALING:
+        assert outcome.delivered == outcome.rows, outcome
+        assert outcome.rows == ROWS + (outcome.entry != "cli"), outcome
+    else:
+        assert outcome.failed_not_written + outcome.failed_maybe_written > 0, outcome
 
 
 @pytest.mark.timeout(SCENARIO_LIMIT)
@@ -572,22 +624,8 @@ def test_broker_fault(
     tmp_path: Path,
 ) -> None:
     topic = stack.new_topic()
-    if entry == "cli":
-        ledger = _via_cli(stack, topic, mode, tmp_path)
-    else:
-        conn = _connection(proxy_reset.address)
-        try:
-            run = {
-                "produce": _via_produce,
-                "aproduce": _via_aproduce,
-                "produce_many": _via_produce_many,
-                "dataframe": _via_dataframe,
-            }[entry]
-            ledger = run(conn, topic, proxy_reset, mode)
-            proxy_reset.pass_through()
-            ledger.recovered_s = _recover(entry, conn, topic, ledger)
-        finally:
-            conn.close(1)
+    fault = functools.partial(_apply, proxy_reset, mode)
+    ledger = run_entry(entry, proxy_reset.address, topic, fault, proxy_reset.pass_through, tmp_path)
     proxy_reset.pass_through()
     on_topic = read_keys(stack.proxy.address, topic, len(ledger.delivered))
     outcome = ledger.outcome(mode, entry, on_topic, BOUNDS[entry])
@@ -676,7 +714,8 @@ def test_registry_fault(
 
 
 def test_scenarios_cover_every_mode_and_entry_point() -> None:
-    """The table's scenario list is the full product of modes and entry points, plus registry."""
+    """The table's scenario list: modes times entry points, registry, restart per entry point."""
     pairs = scenario_pairs()
-    assert len(pairs) == len(set(pairs)) == len(MODES) * len(ENTRIES) + len(REGISTRY_FAULTS)
+    expected = (len(MODES) + 1) * len(ENTRIES) + len(REGISTRY_FAULTS)
+    assert len(pairs) == len(set(pairs)) == expected
     assert {m for m, _ in pairs} >= set(MODES)

@@ -76,3 +76,24 @@ def test_render_and_parse_round_trip(tmp_path: Path) -> None:
 def test_a_page_without_markers_is_refused() -> None:
     with pytest.raises(ValueError, match="markers"):
         reliability_table.replace_table("no table here", "| a |\n")
+
+
+def test_several_files_make_one_table_in_order(tmp_path: Path) -> None:
+    """The suite's and the broker restart module's files render as one table, in file order."""
+    row = {"rows": 1, "delivered": 1, "failed_not_written": 0, "failed_maybe_written": 0,
+           "on_topic": 1, "failed_on_topic": 0, "silent_losses": 0, "wrongly_not_written": 0,
+           "duplicates": 0, "first_error_s": None, "bound_s": 3.0, "recovered_s": 0.5}  # fmt: skip
+    paths = []
+    for scenario in ("pass", "broker restart"):
+        path = tmp_path / f"{scenario}.json"
+        path.write_text(json.dumps({"outcomes": [{**row, "scenario": scenario, "entry": "cli"}]}))
+        paths.append(str(path))
+    page = tmp_path / "page.md"
+    page.write_text(f"{reliability_table.START}\n{reliability_table.END}\n")
+    assert reliability_table.main([*paths, "--write", str(page)]) == 0
+    shown = [cells[0] for cells in reliability_table.parse_table(page.read_text())[1:]]
+    assert shown == ["pass", "broker restart"]
+    consumers = tmp_path / "consumers.json"
+    consumers.write_text(json.dumps({"kind": "consumers", "outcomes": []}))
+    with pytest.raises(ValueError, match="mix"):
+        reliability_table.main([paths[0], str(consumers)])

@@ -2,15 +2,19 @@
 
 The session sandbox is shared by every test, so a test that restarts a broker starts its own
 with the sandbox's launch pieces (``broker_spec``, ``spawn``, ``broker_answers``). Storage is
-memory: a restart loses topics and data, which is exactly the case that matters for recovery
-(the broker also forgets every producer id it assigned). Always stop it in a ``finally``.
+memory by default: a restart loses topics and data, which is exactly the case that matters for
+recovery (the broker also forgets every producer id it assigned). ``storage`` picks another
+engine, e.g. ``s3://BUCKET/`` (with the S3 endpoint's variables in ``env``), whose topics, data
+and producer state survive a restart. Always stop it in a ``finally``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
@@ -37,12 +41,21 @@ class PrivateBroker:
 
     Args:
         log_dir: Where the broker's log goes (kept for a failing test's message).
+        storage: Tansu's ``--storage-engine`` URL (``None``: the sandbox's memory storage).
+        env: Variables added to the broker's environment (an S3 engine's endpoint and keys).
     """
 
-    def __init__(self, log_dir: Path) -> None:
+    def __init__(
+        self, log_dir: Path, *, storage: str | None = None, env: Mapping[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         self.bootstrap = bootstrap_servers(self.port)
-        self._spec = broker_spec(resolve_broker_binary())
+        spec = broker_spec(resolve_broker_binary())
+        if storage is not None:
+            spec = dataclasses.replace(spec, argv=_with_storage(spec.argv, storage))
+        if env:
+            spec = dataclasses.replace(spec, env={**spec.env, **env})
+        self._spec = spec
         self._log = log_dir / "private-broker.log"
         self._ref: ProcessRef | None = None
 
@@ -84,3 +97,14 @@ class PrivateBroker:
         """Create ``name`` on this broker and wait until metadata shows it."""
         admin = AdminClient({"bootstrap.servers": self.bootstrap})
         create_topic(admin, name, partitions)
+
+
+def _with_storage(argv: Callable[[int], list[str]], storage: str) -> Callable[[int], list[str]]:
+    """``argv`` with the value of its ``--storage-engine`` option replaced by ``storage``."""
+
+    def replaced(port: int) -> list[str]:
+        args = argv(port)
+        args[args.index("--storage-engine") + 1] = storage
+        return args
+
+    return replaced
