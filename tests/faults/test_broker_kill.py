@@ -29,7 +29,7 @@ from flowodm.model import FlowBaseModel
 from flowodm.pandas.options import RunProgress
 from flowodm.pandas.reports import ProduceReport
 from flowodm.produce.results import ProduceManyResult
-from tests.kafka.private_broker import PrivateBroker
+from tests.kafka.private_broker import PrivateBroker, running_broker
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.timeout(90)]
 
@@ -53,12 +53,8 @@ class Tick(FlowBaseModel):
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[PrivateBroker]:
-    private = PrivateBroker(tmp_path)
-    try:
-        private.start()
+    with running_broker(tmp_path) as private:
         yield private
-    finally:
-        private.stop()
 
 
 @pytest.fixture

@@ -10,11 +10,12 @@ and producer state survive a restart. Always stop it in a ``finally``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import signal
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
@@ -108,3 +109,14 @@ def _with_storage(argv: Callable[[int], list[str]], storage: str) -> Callable[[i
         return args
 
     return replaced
+
+
+@contextlib.contextmanager
+def running_broker(log_dir: Path) -> Iterator[PrivateBroker]:
+    """A started private broker (memory storage), stopped at the end whatever happened."""
+    private = PrivateBroker(log_dir)
+    try:
+        private.start()
+        yield private
+    finally:
+        private.stop()

@@ -24,7 +24,7 @@ from flowodm.kafka.connection import Connection
 from flowodm.model import FlowBaseModel
 from flowodm.testing import consume_all
 from tests.core.helpers import pollers
-from tests.kafka.private_broker import PrivateBroker
+from tests.kafka.private_broker import PrivateBroker, running_broker
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -47,12 +47,8 @@ class Ping(FlowBaseModel):
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[PrivateBroker]:
     """A running private broker, stopped at the end whatever happened."""
-    private = PrivateBroker(tmp_path)
-    try:
-        private.start()
+    with running_broker(tmp_path) as private:
         yield private
-    finally:
-        private.stop()
 
 
 @pytest.fixture
