@@ -66,6 +66,10 @@ _POLL_STEP = 0.05
 _FIRST_STEP = 0.001
 # After a stall, how long to wait for the purge reports of outstanding messages.
 _PURGE_WAIT = 5.0
+# librdkafka scans for timed-out messages once a second: a stall watch no shorter than the
+# message timeout waits this much longer, so the messages' own reports (which say whether a
+# message ever left the client) come first instead of a purge racing them.
+_TIMEOUT_SCAN_GRACE = 1.5
 # A client error reported this long before a sender started may still explain its failures
 # (librdkafka backs off reconnecting for up to 10 s and reports each failed attempt).
 CAUSE_WINDOW = 30.0
@@ -112,6 +116,7 @@ class BulkSender(Generic[RefT]):
         self.topic = topic
         self.timeout = timeout
         self.stall_timeout = stall_timeout
+        self._stall_after = stall_timeout + (_TIMEOUT_SCAN_GRACE if stall_timeout >= timeout else 0)
         self._connection = connection
         self._on_acked = on_acked
         self._max_tracked = max_tracked
@@ -436,7 +441,7 @@ class BulkSender(Generic[RefT]):
         if settled > self._last_settled or idle:
             self._last_settled, self._last_timed_out = settled, timed_out
             self._last_progress = now
-        elif outstanding and now - self._last_progress > self.stall_timeout:
+        elif outstanding and now - self._last_progress > self._stall_after:
             self._raise_stalled(outstanding)
 
     def _drain(self) -> None:

@@ -288,7 +288,9 @@ def test_start_runs_the_sandbox_and_exports_its_address(tmp_path: Path) -> None:
         exported = dict(
             line.split("=", 1)
             for line in first.stdout.splitlines()
-            if line.startswith(("KAFKA_BOOTSTRAP_SERVERS=", "SCHEMA_REGISTRY_URL="))
+            if line.startswith(
+                ("KAFKA_BOOTSTRAP_SERVERS=", "SCHEMA_REGISTRY_URL=", "FLOWODM_CONSUMER_CONFIG=")
+            )
         )
         assert exported == running.env()
         assert not running.bootstrap_servers.endswith(":9092")

@@ -334,7 +334,8 @@ _BACKFILLED = ["ORD-2001", "ORD-2002", "ORD-2003", "ORD-2007", "ORD-2008", "ORD-
 def test_backfill_validation_names_each_bad_row_and_field(execute: Execute) -> None:
     notebook = execute(BACKFILL_NOTEBOOK)
     report = _text(notebook, "validate")
-    assert "ValidationReport(Order: 11 row(s) checked, 5 valid, 6 invalid, 7 error(s))" in report
+    assert "ValidationReport(Order: 11 row(s) checked, 5 valid, 6 invalid, 7 error(s); " in report
+    assert re.search(r"registry subject 'notebook-backfill-[\w-]+': compatible", report), report
     assert re.findall(r"^  row (\d+) (\w+): ", report, flags=re.MULTILINE) == _BAD_CELLS
     assert "row 2 amount: Input should be a valid number" in report
     assert "row 5 created_at: Input should be a valid datetime or date" in report
@@ -356,7 +357,7 @@ def test_backfill_fixes_what_it_can_and_quarantines_the_rest(execute: Execute) -
     notebook = execute(BACKFILL_NOTEBOOK)
     assert _text(notebook, "fix").startswith("1 duplicate row(s): [6]\n")
     recheck = _text(notebook, "recheck")
-    assert "ValidationReport(Order: 10 row(s) checked, 7 valid, 3 invalid, 3 error(s))" in recheck
+    assert "ValidationReport(Order: 10 row(s) checked, 7 valid, 3 invalid, 3 error(s); " in recheck
     # index, order_id, ..., problem: the rows no rule could fix, each with its field
     quarantined = [(row[0], row[1], row[-1]) for row in _rows(notebook, "recheck")]
     assert quarantined == [
