@@ -236,11 +236,13 @@ def _closed_on_interrupt(consumer: ModelConsumer[Any]) -> ConsumeInterrupted:
     The interrupt came while the caller asked for more, so everything handed out before is
     processed (``commit()`` marks exactly that); a message fetched but not handed out is not.
     """
+    failure: Exception | None = None
     try:
         if consumer.assignment():  # nothing to commit before the group assigned partitions
             consumer.commit()
     except (ConsumerError, KafkaException, RuntimeError) as exc:
         # The broker may be why the user pressed Ctrl-C; close() stores and tries again.
+        failure = exc
         logger.warning("committing after Ctrl-C for group %s failed: %s", consumer.group_id, exc)
     finally:
         consumer.close()
@@ -249,8 +251,16 @@ def _closed_on_interrupt(consumer: ModelConsumer[Any]) -> ConsumeInterrupted:
         group_id=consumer.group_id,
         topic=consumer.topic,
     )
-    error.add_note(
-        f"The consumer is closed; the messages handed out before Ctrl-C are committed, so the "
-        f"group {consumer.group_id!r} resumes right after the last one you received."
-    )
+    if failure is None:
+        error.add_note(
+            f"The consumer is closed; the messages handed out before Ctrl-C are committed, so "
+            f"the group {consumer.group_id!r} resumes right after the last one you received."
+        )
+    else:
+        error.add_note(
+            f"The consumer is closed, but committing what was handed out failed ({failure}); "
+            "closing tried once more (a warning is logged if that failed too). Uncommitted "
+            f"messages come again when the group {consumer.group_id!r} resumes: none is lost, "
+            "some may come twice."
+        )
     return error

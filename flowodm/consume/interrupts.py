@@ -104,7 +104,8 @@ def loop_interrupted(loop: str, group_id: str, topic: str, stats: LoopStats) -> 
         stats=stats,
     )
     error.add_note(
-        f"The consumer is closed and the processed messages are committed: run the loop "
+        f"The consumer is closed and the processed messages were committed as it closed (a "
+        f"failed commit is logged as a warning; those messages then come again): run the loop "
         f"again (group {group_id!r}) to resume after them."
     )
     return error

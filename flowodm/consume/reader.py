@@ -335,11 +335,14 @@ class TopicReader:
             while True:
                 stops = self._plan()
                 if not stops:
-                    return
+                    break
                 consumer.assign([TopicPartition(self.topic, p, self._pos[p]) for p in stops])
                 yield from self._round(consumer, stops)
                 if self.stopped is not None:
-                    return
+                    break
+            # Ctrl-C while the caller handled the last fetch: the read is complete, and says so.
+            if self._sigint.hit and self.stopped is None:
+                self.stopped = "interrupted"
         finally:
             self._ended = time.monotonic()
 
@@ -534,16 +537,23 @@ class TopicReader:
             consumer.close()
 
     def __enter__(self) -> Self:
+        self._sigint.__enter__()  # before open(): its set-up can take seconds
         try:
             self.open()
         except BaseException:
             self.close()  # the consumer open() made must not be left to the garbage collector
             raise
-        self._sigint.__enter__()
+        if self._sigint.hit:  # Ctrl-C during set-up: nothing was read
+            self.close()
+            raise KeyboardInterrupt
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: object, *exc_info: object) -> None:
+        # A Ctrl-C after the last fetch (while the caller built its result) is never swallowed.
+        swallowed = self._sigint.hit and self.stopped != "interrupted"
         self.close()
+        if swallowed and exc_type is None:
+            raise KeyboardInterrupt
 
 
 def _split(fetched: list[Message]) -> tuple[Batch, list[Message]]:

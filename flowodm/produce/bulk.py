@@ -549,8 +549,9 @@ class BulkSender(Generic[RefT]):
         producer = self._producer
         # A drained, healthy producer goes back to the pool; one that stalled, was purged or
         # broke is dropped (freed with its last reference, without serving its queue). So is
-        # one whose messages timed out: its idempotence state is suspect (Tansu fences it, and
-        # the pool's next user's first message failed with PRODUCER_FENCED).
+        # one with a failure that may have been written (a timeout in flight): its idempotence
+        # state is suspect (Tansu fences it; the next user's first message failed with
+        # PRODUCER_FENCED).
         timed_out = self._report_failures > self._refused
         healthy = not self._stalled and not self._replace_producer and not timed_out
         if producer is not None and healthy and _queued(producer) == 0:

@@ -93,6 +93,7 @@ def main(mode: str, bootstrap: str, registry: str, topic: str, group: str, count
     )
     order = order_model(topic, group)
     handled: list[str] = []
+    started: list[str] = []
     outcome: dict[str, Any] = {}
     try:
         if mode == "read":
@@ -111,6 +112,7 @@ def main(mode: str, bootstrap: str, registry: str, topic: str, group: str, count
         else:
 
             def handle(model: OrderFields) -> None:
+                started.append(model.order_id)  # a Ctrl-C in the sleep must let it finish
                 time.sleep(SLOW)
                 handled.append(model.order_id)
                 if len(handled) == 10:
@@ -123,6 +125,7 @@ def main(mode: str, bootstrap: str, registry: str, topic: str, group: str, count
     finally:
         connection.close(5)
     outcome["handled"] = len(handled)
+    outcome["started"] = len(started)
     outcome["distinct"] = len(set(handled))
     print(json.dumps(outcome), flush=True)
 

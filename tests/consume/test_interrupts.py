@@ -104,6 +104,7 @@ def test_ctrl_c_in_a_consumer_loop_finishes_the_message_commits_and_raises(
         _check_interrupt(outcome, "ConsumeInterrupted")
         assert 10 <= outcome["processed"] < 400, outcome
         assert outcome["handled"] == outcome["processed"], outcome
+        assert outcome["started"] == outcome["handled"], outcome  # the one in hand finished
         # Every handled message is committed, and nothing beyond (one partition: in order).
         assert committed(sandbox.bootstrap_servers, group, topic) == {0: outcome["processed"]}
 
