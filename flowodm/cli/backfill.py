@@ -48,12 +48,14 @@ __all__ = [
     "Ledger",
     "check_combinations",
     "complete_json_columns",
+    "connect_or_check",
     "execute",
     "is_finished",
     "is_pattern",
     "model_and_topic",
     "plan_job",
     "run_backfill",
+    "shared_run_options",
 ]
 
 
@@ -149,17 +151,7 @@ def plan_job(args: argparse.Namespace) -> Job:
     source = resolve_source(args.file, args.format)
     check_combinations(args, source)
     model, topic = model_and_topic(args)
-    run_options: dict[str, Any] = {
-        "key": args.key,
-        "columns": args.columns,
-        "extra": args.extra,
-        "on_invalid": args.on_invalid,
-        "dead_letter": args.dead_letter,
-        "timeout": args.timeout,
-        "topic": topic,
-        "dry_run": args.dry_run,
-        "progress": False,  # one bar for the whole file, driven here
-    }
+    run_options = {**shared_run_options(args, topic), "on_invalid": args.on_invalid}
     checkpointer = None
     start = 0
     if args.checkpoint is not None:
@@ -167,11 +159,7 @@ def plan_job(args: argparse.Namespace) -> Job:
             args.checkpoint, source=FileIdentity.of(source.path), topic=topic
         )
         start = checkpointer.resume()
-    registry = None
-    if args.dry_run:  # before any row: a refused schema fails the real run at its start
-        registry = dry_run_registry_check(args, model, topic)
-    else:
-        run_options["connection"] = connect_from_flags(args)
+    registry = connect_or_check(args, model, topic, run_options)
     return Job(
         source=source,
         model=model,
@@ -186,6 +174,33 @@ def plan_job(args: argparse.Namespace) -> Job:
         shown_errors=args.show_errors,
         registry=registry,
     )
+
+
+def shared_run_options(args: argparse.Namespace, topic: str) -> dict[str, Any]:
+    """The produce options both modes (one file, a cluster) take from the command line."""
+    return {
+        "key": args.key,
+        "columns": args.columns,
+        "extra": args.extra,
+        "dead_letter": args.dead_letter,
+        "timeout": args.timeout,
+        "topic": topic,
+        "dry_run": args.dry_run,
+        "progress": False,  # one bar for the whole run, driven by the command
+    }
+
+
+def connect_or_check(
+    args: argparse.Namespace, model: type[FlowBaseModel], topic: str, options: dict[str, Any]
+) -> RegistryCheck | None:
+    """Connect for a real run (into ``options``); for a dry run, ask the registry instead.
+
+    Done before any row is read: a schema the registry refuses fails the real run at its start.
+    """
+    if args.dry_run:
+        return dry_run_registry_check(args, model, topic)
+    options["connection"] = connect_from_flags(args)
+    return None
 
 
 def is_pattern(file: str) -> bool:

@@ -20,11 +20,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from flowodm._optional import require
-from flowodm.cli.backfill import Ledger, check_combinations, is_finished, model_and_topic
+from flowodm.cli.backfill import (
+    Ledger,
+    check_combinations,
+    connect_or_check,
+    is_finished,
+    model_and_topic,
+    shared_run_options,
+)
 from flowodm.cli.checkpoint import FileIdentity
 from flowodm.cli.checkpoint_files import FilesCheckpointer
 from flowodm.cli.cluster_input import files_frame, match_files
-from flowodm.cli.flags import connect_from_flags, dry_run_registry_check
 from flowodm.cli.sources import Source
 from flowodm.cli.summary import (
     FILE_REPORT_COLUMNS,
@@ -119,23 +125,9 @@ def plan_cluster_job(args: argparse.Namespace) -> ClusterJob:
     if args.checkpoint is not None:
         checkpointer = FilesCheckpointer(args.checkpoint, files=identities, topic=topic)
         done = checkpointer.resume()
-    options: dict[str, Any] = {
-        "key": args.key,
-        "columns": args.columns,
-        "extra": args.extra,
-        "dead_letter": args.dead_letter,
-        "timeout": args.timeout,
-        "topic": topic,
-        "dry_run": args.dry_run,
-        "chunk_size": args.chunk_size,
-        "progress": False,  # one bar for the whole run, driven here
-    }
+    options = {**shared_run_options(args, topic), "chunk_size": args.chunk_size}
     options = {k: v for k, v in options.items() if v is not None}
-    registry = None
-    if args.dry_run:  # before any file: a refused schema fails the real run at its start
-        registry = dry_run_registry_check(args, model, topic)
-    else:
-        options["connection"] = connect_from_flags(args)
+    registry = connect_or_check(args, model, topic, options)
     return ClusterJob(
         pattern=args.file,
         sources=tuple(sources),

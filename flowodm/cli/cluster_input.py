@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flowodm.cli.backfill import complete_json_columns, is_pattern
@@ -36,7 +37,9 @@ def match_files(pattern: str, format_name: str | None) -> list[Source]:
             "FILE - (stdin) cannot be produced on a Dask cluster: the workers read the files "
             "themselves; drop --workers/--scheduler, or pass file paths"
         )
-    paths = sorted(glob.glob(pattern, recursive=True)) if is_pattern(pattern) else [pattern]
+    # A file whose name has [, ? or * in it is that file, as in one-file mode.
+    literal = not is_pattern(pattern) or Path(pattern).exists()
+    paths = [pattern] if literal else sorted(glob.glob(pattern, recursive=True))
     if not paths:
         raise UsageError(
             f"no file matches {pattern!r}; check the pattern (quote it, so that the shell does "
