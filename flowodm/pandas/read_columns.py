@@ -55,6 +55,7 @@ __all__ = [
     "build_column",
     "column_plan",
     "datetimes",
+    "epoch_array",
     "epoch_datetimes",
     "epoch_longs",
     "plain",
@@ -171,6 +172,13 @@ def epoch_datetimes(
     longs = np.array(
         [_NAT if v is None else v for v in values] if None in values else values, dtype=np.int64
     )
+    return epoch_array(longs, unit, as_unit)
+
+
+def epoch_array(
+    longs: np.ndarray[Any, np.dtype[np.int64]], unit: str, as_unit: Literal["ms", "us"] = "us"
+) -> pd.DatetimeIndex:
+    """``epoch_datetimes`` of an int64 array (``NaT``'s value, int64's minimum, for missing)."""
     index = pd.DatetimeIndex(longs.view(f"datetime64[{unit}]")).as_unit(as_unit)
     return index.tz_localize("UTC")
 
