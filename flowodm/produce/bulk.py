@@ -66,10 +66,6 @@ _POLL_STEP = 0.05
 _FIRST_STEP = 0.001
 # After a stall, how long to wait for the purge reports of outstanding messages.
 _PURGE_WAIT = 5.0
-# librdkafka scans for timed-out messages once a second: a stall watch no shorter than the
-# message timeout waits this much longer, so the messages' own reports (which say whether a
-# message ever left the client) come first instead of a purge racing them.
-_TIMEOUT_SCAN_GRACE = 1.5
 # A client error reported this long before a sender started may still explain its failures
 # (librdkafka backs off reconnecting for up to 10 s and reports each failed attempt).
 CAUSE_WINDOW = 30.0
@@ -116,7 +112,6 @@ class BulkSender(Generic[RefT]):
         self.topic = topic
         self.timeout = timeout
         self.stall_timeout = stall_timeout
-        self._stall_after = stall_timeout + (_TIMEOUT_SCAN_GRACE if stall_timeout >= timeout else 0)
         self._connection = connection
         self._on_acked = on_acked
         self._max_tracked = max_tracked
@@ -125,7 +120,8 @@ class BulkSender(Generic[RefT]):
         self._failed: list[FailedDelivery[RefT]] = []
         self._enqueued = 0  # messages accepted by a producer's queue
         self._report_failures = 0  # failures served from delivery reports (part of _enqueued)
-        self._refused = 0  # of which the broker or client refused (not written): settled
+        self._answered = 0  # of which the broker answered (an error code of its own): settled
+        self._maybe = 0  # of which may have been written (a timeout in flight, a lost answer)
         self._acked = 0  # acknowledged so far: monotonic, never above enqueued - failures
         self._rejected = 0  # refused synchronously by librdkafka (never enqueued)
         # The ref of a message an interrupt left half-sent: enqueued only if it reports.
@@ -136,7 +132,7 @@ class BulkSender(Generic[RefT]):
         self._retired: list[FlowProducer] = []
         self._result: BulkResult[RefT] | None = None
         self._last_settled = 0  # acknowledged + refused when progress was last seen
-        self._last_timed_out = 0  # failures that may have been written, at that time
+        self._last_local = 0  # failures the client reported itself (timeouts...), at that time
         self._started = self._last_progress = time.monotonic()
         self._client_error: ClientErrorReport | None = None
         self._timeout_ms = max(1, round(timeout * 1000))
@@ -371,7 +367,9 @@ class BulkSender(Generic[RefT]):
             self._enqueued += 1  # the interrupted produce() had enqueued it after all
             self._uncertain = None
         maybe_written = may_have_been_written(error)
-        self._refused += not maybe_written
+        # Negative codes are the client's own (timeouts, purges, transport): no broker answered.
+        self._answered += error.code() >= 0
+        self._maybe += maybe_written
         self._failed.append(FailedDelivery(ref, error, maybe_written))
         if is_producer_broken(error):
             self._replace_producer = True
@@ -427,21 +425,22 @@ class BulkSender(Generic[RefT]):
     def _note_progress(self, outstanding: int) -> None:
         """Report newly acknowledged messages; raise if nothing settled for too long.
 
-        Settled means acknowledged or refused by the broker. Timeouts are not progress: a dead
-        broker only ever times messages out, and counting those let a large send feed a dead
-        broker for minutes, one ``message.timeout.ms`` after another (issue 13, defect 3).
+        Settled means acknowledged, or refused by the broker (an error code of its own). The
+        client's own failures are not progress: a dead broker only ever times messages out
+        (sent or not), and counting those let a large send feed a dead broker for minutes, one
+        ``message.timeout.ms`` after another (issue 13, defect 3).
         """
         self._count_acked(outstanding)
-        settled = self._acked + self._refused
-        timed_out = self._report_failures - self._refused
+        settled = self._acked + self._answered
+        local = self._report_failures - self._answered
         now = time.monotonic()
         # An empty queue restarts the clock only if it emptied without timeouts: one that
         # timed out to empty is still waiting for a broker that answers nothing.
-        idle = outstanding == 0 and timed_out == self._last_timed_out
+        idle = outstanding == 0 and local == self._last_local
         if settled > self._last_settled or idle:
-            self._last_settled, self._last_timed_out = settled, timed_out
+            self._last_settled, self._last_local = settled, local
             self._last_progress = now
-        elif outstanding and now - self._last_progress > self._stall_after:
+        elif outstanding and now - self._last_progress > self.stall_timeout:
             self._raise_stalled(outstanding)
 
     def _drain(self) -> None:
@@ -552,8 +551,7 @@ class BulkSender(Generic[RefT]):
         # one with a failure that may have been written (a timeout in flight): its idempotence
         # state is suspect (Tansu fences it; the next user's first message failed with
         # PRODUCER_FENCED).
-        timed_out = self._report_failures > self._refused
-        healthy = not self._stalled and not self._replace_producer and not timed_out
+        healthy = not self._stalled and not self._replace_producer and not self._maybe
         if producer is not None and healthy and _queued(producer) == 0:
             POOL.give_back(self._connection, self._timeout_ms, producer, self._route)
         self._route.target = None
