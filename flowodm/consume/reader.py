@@ -53,7 +53,7 @@ from flowodm.consume.read_report import (
     ReadReport,
     Stop,
 )
-from flowodm.consume.read_start import Start, check_start
+from flowodm.consume.read_start import Start, check_start, partition_offsets
 from flowodm.exceptions import ArgumentTypeError, ConsumerError, InvalidArgumentError
 from flowodm.progress import ProgressBar, ProgressOption, open_bar, progress_factory
 
@@ -589,21 +589,7 @@ def _check_until(until: object, start: object, follow: bool) -> dict[int, int]:
         raise ArgumentTypeError(
             f"until maps partitions to end offsets, not {type(until).__name__}", argument="until"
         )
-    ends: dict[int, int] = {}
-    for partition, end in until.items():
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (partition, end)):
-            raise ArgumentTypeError(
-                f"until maps partitions to end offsets (ints), got {partition!r}: {end!r}",
-                argument="until",
-            )
-        if partition < 0 or end < 0:
-            raise InvalidArgumentError(
-                f"until: partition {partition} ends at {end}; both must be 0 or more",
-                argument="until",
-            )
-        ends[partition] = end
-    if not ends:
-        raise InvalidArgumentError("until={} names no partition to read", argument="until")
+    ends = partition_offsets(until, "until")
     if isinstance(start, dict) and set(start) != set(ends):
         raise InvalidArgumentError(
             f"start names partition(s) {sorted(start)} but until names {sorted(ends)}; name the "

@@ -294,8 +294,9 @@ def _args(task: Any) -> list[Any]:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"until": {0: -1}}, "until: partition 0 ends at -1"),
-        ({"until": {0: "5"}}, "until maps partitions to end offsets"),
+        ({"until": {0: -1}}, "until: offset -1 is negative"),
+        ({"until": {0: "5"}}, "until maps partitions to offsets \\(ints\\), got offset '5'"),
+        ({"until": [0]}, "until maps partitions to end offsets, not list"),
         ({"until": {}}, "names no partition"),
         ({"until": {0: 5}, "start": {1: 0}}, "name the same partitions in both"),
         ({"until": {0: 5}, "follow": True, "max_messages": 3}, "follow=True reads past"),
