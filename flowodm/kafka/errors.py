@@ -118,6 +118,18 @@ def may_have_been_written(error: KafkaError, message: Message | None = None) -> 
     return error.code() not in _NEVER_WRITTEN
 
 
+def is_settled(error: KafkaError) -> bool:
+    """Return whether ``error`` is an answer, not the client giving up on waiting for one.
+
+    An error of the broker's own (a code of 0 or more) or a refusal that proves the message was
+    never written is an answer. A timeout, a purge or a transport error is the client's own:
+    a dead broker produces nothing else, so a bulk send's stall watch must not take it for
+    progress.
+    """
+    code = error.code()
+    return code >= 0 or code in _NEVER_WRITTEN
+
+
 def is_producer_broken(error: KafkaError) -> bool:
     """Return whether ``error`` means the producer that reported it must be replaced."""
     return bool(error.fatal()) or error.code() in _BREAKS_PRODUCER

@@ -49,7 +49,12 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from flowodm._types import Headers
 from flowodm.exceptions import BulkDeliveryTimeoutError, ProducerError
 from flowodm.kafka.clients import FlowProducer
-from flowodm.kafka.errors import ClientErrorReport, is_producer_broken, may_have_been_written
+from flowodm.kafka.errors import (
+    ClientErrorReport,
+    is_producer_broken,
+    is_settled,
+    may_have_been_written,
+)
 from flowodm.kafka.pool import POOL, ProducerFactory, Route
 from flowodm.produce.inflight import InflightWindow
 from flowodm.produce.results import BulkResult, FailedDelivery
@@ -120,7 +125,7 @@ class BulkSender(Generic[RefT]):
         self._failed: list[FailedDelivery[RefT]] = []
         self._enqueued = 0  # messages accepted by a producer's queue
         self._report_failures = 0  # failures served from delivery reports (part of _enqueued)
-        self._answered = 0  # of which the broker answered (an error code of its own): settled
+        self._answered = 0  # of which were answers (``is_settled``): progress, as acks are
         self._maybe = 0  # of which may have been written (a timeout in flight, a lost answer)
         self._acked = 0  # acknowledged so far: monotonic, never above enqueued - failures
         self._rejected = 0  # refused synchronously by librdkafka (never enqueued)
@@ -131,7 +136,7 @@ class BulkSender(Generic[RefT]):
         self._replace_producer = False
         self._retired: list[FlowProducer] = []
         self._result: BulkResult[RefT] | None = None
-        self._last_settled = 0  # acknowledged + refused when progress was last seen
+        self._last_settled = 0  # acknowledged + answered when progress was last seen
         self._last_local = 0  # failures the client reported itself (timeouts...), at that time
         self._started = self._last_progress = time.monotonic()
         self._client_error: ClientErrorReport | None = None
@@ -367,8 +372,7 @@ class BulkSender(Generic[RefT]):
             self._enqueued += 1  # the interrupted produce() had enqueued it after all
             self._uncertain = None
         maybe_written = may_have_been_written(error)
-        # Negative codes are the client's own (timeouts, purges, transport): no broker answered.
-        self._answered += error.code() >= 0
+        self._answered += is_settled(error)
         self._maybe += maybe_written
         self._failed.append(FailedDelivery(ref, error, maybe_written))
         if is_producer_broken(error):
@@ -425,9 +429,10 @@ class BulkSender(Generic[RefT]):
     def _note_progress(self, outstanding: int) -> None:
         """Report newly acknowledged messages; raise if nothing settled for too long.
 
-        Settled means acknowledged, or refused by the broker (an error code of its own). The
-        client's own failures are not progress: a dead broker only ever times messages out
-        (sent or not), and counting those let a large send feed a dead broker for minutes, one
+        Settled means acknowledged, or failed with an answer (``is_settled``: the broker's own
+        error, or a certain refusal). The client's own timeouts, purges and transport errors
+        are not progress: a dead broker only ever times messages out (sent or not), and
+        counting those let a large send feed a dead broker for minutes, one
         ``message.timeout.ms`` after another (issue 13, defect 3).
         """
         self._count_acked(outstanding)

@@ -15,7 +15,7 @@ from confluent_kafka import KafkaError, Message
 from flowodm.exceptions import ProducerError
 from flowodm.kafka.config import build_config
 from flowodm.kafka.connection import Connection
-from flowodm.kafka.errors import may_have_been_written, unsent_error
+from flowodm.kafka.errors import is_settled, may_have_been_written, unsent_error
 from flowodm.model import FlowBaseModel
 
 # The local queue gives up on an unreachable broker after this long (the default is 30 s).
@@ -111,3 +111,22 @@ def test_produce_many_to_unreachable_broker_is_not_written(dead_connection: Conn
     assert result.delivered == 0
     assert [f.index for f in result.failed] == [0, 1, 2, 3, 4]
     assert [f.maybe_written for f in result.failed] == [False] * 5
+
+
+@pytest.mark.parametrize(
+    ("code", "settled"),
+    [
+        (
+            KafkaError._MSG_TIMED_OUT,
+            False,
+        ),  # the client gave up waiting: a dead broker's only answer
+        (KafkaError._PURGE_QUEUE, False),
+        (KafkaError._PURGE_INFLIGHT, False),
+        (KafkaError._TRANSPORT, False),
+        (KafkaError._UNKNOWN_TOPIC, True),  # a certain refusal: the broker's metadata said so
+        (KafkaError.MSG_SIZE_TOO_LARGE, True),
+        (KafkaError.REQUEST_TIMED_OUT, True),  # the broker's own answer, even if a timeout
+    ],
+)
+def test_only_answers_count_as_progress_for_a_bulk_send(code: int, settled: bool) -> None:
+    assert is_settled(KafkaError(code)) is settled
