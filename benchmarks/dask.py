@@ -43,7 +43,6 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE] + [_HERE]
 
 import argparse  # noqa: E402
-import statistics  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -61,6 +60,8 @@ from workload import (  # noqa: E402
     Order,
     build_frame,
     create_topic,
+    median_rates,
+    paired_ratio,
     produce_raw,
     raw_producer,
     stack,
@@ -216,10 +217,10 @@ def _warm_up(
 
 def report(rows: int, seconds: dict[str, list[float]]) -> dict[str, float]:
     """Print medians and paired ratios; return median rows/s per variant."""
-    medians = {name: rows / statistics.median(s) for name, s in seconds.items()}
+    medians = median_rates(rows, seconds)
 
     def paired(a: str, b: str) -> float:
-        return statistics.median(x / y for x, y in zip(seconds[a], seconds[b], strict=True))
+        return paired_ratio(seconds, a, b)
 
     print("\nmedian rows/s:")
     for name in VARIANTS:
@@ -236,12 +237,10 @@ def report(rows: int, seconds: dict[str, list[float]]) -> dict[str, float]:
 
 def report_reads(total: int, seconds: dict[str, list[float]]) -> dict[str, float]:
     """Print the reading medians and paired ratios; return median rows/s per reader."""
-    medians = {name: total / statistics.median(seconds[name]) for name in READS}
+    medians = median_rates(total, {name: seconds[name] for name in READS})
     print("\nreading, median rows/s:")
     for name in READS:
-        ratio = statistics.median(
-            x / y for x, y in zip(seconds["read-pandas"], seconds[name], strict=True)
-        )
+        ratio = paired_ratio(seconds, "read-pandas", name)
         print(f"  {name:<12} {medians[name]:>11,.0f}  ({ratio:.2f}x read-pandas)")
     return medians
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import io
 import math
-import statistics
 from collections.abc import Callable
 from contextlib import closing
 from typing import Any
@@ -45,6 +44,8 @@ from workload import (
     Order,
     build_frame,
     create_topic,
+    median_rates,
+    paired_ratio,
     produce_raw,
     raw_producer,
     stack,
@@ -175,10 +176,10 @@ def _rounds(
 
 def report(rows: int, seconds: dict[str, list[float]]) -> dict[str, float]:
     """Print medians and paired ratios; return median rows/s per variant."""
-    medians = {name: rows / statistics.median(s) for name, s in seconds.items()}
+    medians = median_rates(rows, seconds)
 
     def paired(a: str, b: str) -> float:
-        return statistics.median(x / y for x, y in zip(seconds[a], seconds[b], strict=True))
+        return paired_ratio(seconds, a, b)
 
     print("\nmedian rows/s:")
     for name in VARIANTS:

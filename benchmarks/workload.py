@@ -16,6 +16,7 @@ import datetime as dt
 import enum
 import os
 import random
+import statistics
 import tempfile
 import time
 import uuid
@@ -180,3 +181,13 @@ def timed_rows(job: Callable[[], int], rows: int, name: str) -> float:
     if delivered != rows:
         raise RuntimeError(f"{name} delivered {delivered} of {rows} rows")
     return elapsed
+
+
+def paired_ratio(seconds: dict[str, list[float]], a: str, b: str) -> float:
+    """Median over rounds of ``a``'s time divided by ``b``'s in the same round."""
+    return statistics.median(x / y for x, y in zip(seconds[a], seconds[b], strict=True))
+
+
+def median_rates(rows: int, seconds: dict[str, list[float]]) -> dict[str, float]:
+    """Rows per second of each variant, from its median round time."""
+    return {name: rows / statistics.median(s) for name, s in seconds.items()}
