@@ -54,6 +54,7 @@ __all__ = [
     "is_pattern",
     "model_and_topic",
     "plan_job",
+    "print_outcome",
     "run_backfill",
     "shared_run_options",
 ]
@@ -109,7 +110,11 @@ def run_backfill(args: argparse.Namespace) -> int:
 
         return run_on_cluster(args)
     job = plan_job(args)
-    outcome, interrupted = execute(job)
+    return print_outcome(*execute(job))
+
+
+def print_outcome(outcome: Outcome, interrupted: bool) -> int:
+    """Print a run's summary and return its exit code (both modes: one file, a cluster)."""
     print(format_summary(outcome), flush=True)
     if interrupted:
         return EXIT_INTERRUPTED

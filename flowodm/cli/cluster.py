@@ -26,6 +26,7 @@ from flowodm.cli.backfill import (
     connect_or_check,
     is_finished,
     model_and_topic,
+    print_outcome,
     shared_run_options,
 )
 from flowodm.cli.checkpoint import FileIdentity
@@ -38,9 +39,8 @@ from flowodm.cli.summary import (
     Outcome,
     ReportWriter,
     Totals,
-    format_summary,
 )
-from flowodm.cli.usage import EXIT_INTERRUPTED, UsageError
+from flowodm.cli.usage import UsageError
 from flowodm.exceptions import DataFrameValidationError, FlowODMError
 
 if TYPE_CHECKING:
@@ -96,12 +96,7 @@ def run_on_cluster(args: argparse.Namespace) -> int:
         UsageError: the command line cannot be carried out (exit code 2).
         FlowODMError: the run could not start (distributed missing, no broker configured …).
     """
-    job = plan_cluster_job(args)
-    outcome, interrupted = _execute(job)
-    print(format_summary(outcome), flush=True)
-    if interrupted:
-        return EXIT_INTERRUPTED
-    return 0 if outcome.ok else 1
+    return print_outcome(*_execute(plan_cluster_job(args)))
 
 
 def plan_cluster_job(args: argparse.Namespace) -> ClusterJob:
